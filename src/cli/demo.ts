@@ -1,0 +1,1 @@
+export async function runDemo(_c: unknown): Promise<void> { throw new Error("todo"); }

@@ -1,0 +1,152 @@
+import { cliActor } from '../server/audit/log.js';
+import { verifyAuditChain } from '../server/audit/verify.js';
+import { type Config, ConfigError, loadConfig } from '../server/config.js';
+import { openDatabase } from '../server/db/index.js';
+import { migrateToLatest } from '../server/db/migrate.js';
+import { DomainError } from '../server/errors.js';
+import { createUser, findUserRowByUsername, resetPassword, ROLES, type Role } from '../server/identity/users.js';
+import { startGateway } from '../server/main.js';
+import { checkTools, doctorReport } from './doctor.js';
+
+const HELP = `portcullis - secure remote access gateway for OT networks
+
+Usage:
+  portcullis serve                          start the gateway (HTTPS on PORTCULLIS_HOST:PORTCULLIS_PORT)
+  portcullis demo                           start the demo lab (real SSH/Telnet/VNC/RDP targets) and the gateway
+  portcullis migrate                        apply database migrations and exit
+  portcullis admin create <username> [--role Administrator|Operator|Client] [--email <addr>]
+                                            create a user; prints a one-time password
+  portcullis admin reset-password <username> set a new one-time password (changed at next login)
+  portcullis audit verify                   check the audit hash chain; names the first bad row
+  portcullis doctor                         check the system tools later features need
+
+Configuration (environment): PORTCULLIS_DATA_DIR (./data), PORTCULLIS_HOST (127.0.0.1),
+PORTCULLIS_PORT (8443), PORTCULLIS_DATABASE_URL (PostgreSQL; default: SQLite in the data dir),
+PORTCULLIS_ADMIN_PASSWORD (first admin, unattended installs), PORTCULLIS_CONFIG (JSON file;
+default <data>/portcullis.json if present), PORTCULLIS_TLS=false, PORTCULLIS_TLS_CERT/_KEY,
+PORTCULLIS_LOG_LEVEL.`;
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function withDb<T>(config: Config, fn: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
+  const database = openDatabase(config);
+  try {
+    await migrateToLatest(database.db);
+    return await fn(database);
+  } finally {
+    await database.close();
+  }
+}
+
+export function printBanner(url: string, bootstrap: { username: string; oneTimePassword?: string | undefined }, extra: string[] = []): void {
+  const lines = [``, `  Portcullis is running: ${url}`];
+  if (bootstrap.oneTimePassword) {
+    lines.push(`  First administrator:   ${bootstrap.username}`, `  One-time password:     ${bootstrap.oneTimePassword}   (change it at first login)`);
+  }
+  lines.push(...extra, ``);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function serve(config: Config): Promise<void> {
+  const gw = await startGateway(config);
+  printBanner(gw.url, gw.bootstrap);
+  const stop = async () => {
+    await gw.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, sub, ...rest] = argv;
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    console.log(HELP);
+    return cmd ? 0 : 1;
+  }
+  const config = loadConfig();
+  switch (cmd) {
+    case 'serve':
+      await serve(config);
+      return -1;
+    case 'demo': {
+      const { runDemo } = await import('./demo.js');
+      await runDemo(config);
+      return -1;
+    }
+    case 'migrate':
+      return withDb(config, async (d) => {
+        const r = await migrateToLatest(d.db);
+        console.log(`database ${d.describe}: at ${r.current ?? '(none)'}${r.applied.length ? `, applied ${r.applied.join(', ')}` : ', nothing to apply'}`);
+        return 0;
+      });
+    case 'admin': {
+      const username = rest[0];
+      if (!username || (sub !== 'create' && sub !== 'reset-password')) {
+        console.error('usage: portcullis admin create <username> [--role R] [--email E] | portcullis admin reset-password <username>');
+        return 2;
+      }
+      return withDb(config, async (d) => {
+        const ctx = { db: d.db, actor: cliActor() };
+        if (sub === 'create') {
+          const role = (flag(rest, '--role') ?? 'Administrator') as Role;
+          if (!ROLES.includes(role)) {
+            console.error(`--role must be one of ${ROLES.join(', ')}`);
+            return 2;
+          }
+          const res = await createUser(ctx, {
+            username, displayName: '', email: flag(rest, '--email') ?? '', role, type: 'local', affiliation: 'employee',
+            vendorId: null, expiresAt: null, otpRequired: false, mustChangePassword: true,
+          });
+          console.log(`created ${role} "${res.user.username}"; one-time password: ${res.oneTimePassword}`);
+          return 0;
+        }
+        const user = await findUserRowByUsername(d.db, username);
+        if (!user) {
+          console.error(`no user named "${username}"`);
+          return 1;
+        }
+        const res = await resetPassword(ctx, user.id);
+        console.log(`password of "${user.username}" reset; one-time password: ${res.oneTimePassword}`);
+        return 0;
+      });
+    }
+    case 'audit': {
+      if (sub !== 'verify') {
+        console.error('usage: portcullis audit verify');
+        return 2;
+      }
+      return withDb(config, async (d) => {
+        const r = await verifyAuditChain(d.db);
+        if (r.ok) {
+          console.log(`OK: ${r.count} audit events, hash chain intact (head ${r.headSeq})`);
+          return 0;
+        }
+        console.log(`FAILED: ${r.problem!.message} (first problem: ${r.problem!.kind} row ${r.problem!.seq}${r.problem!.id ? `, id ${r.problem!.id}` : ''}; ${r.count} rows verified before it)`);
+        return 1;
+      });
+    }
+    case 'doctor': {
+      const report = doctorReport(checkTools());
+      console.log(report.text);
+      return report.ok ? 0 : 1;
+    }
+    default:
+      console.error(`unknown command "${cmd}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err) => {
+    if (err instanceof ConfigError || err instanceof DomainError) console.error(`portcullis: ${err.message}`);
+    else console.error('portcullis: failed:', err instanceof Error ? err.stack : err);
+    process.exit(1);
+  },
+);

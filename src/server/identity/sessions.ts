@@ -1,0 +1,74 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from '../db/index.js';
+import type { UsersTable } from '../db/schema.js';
+import { nowIso } from '../util.js';
+
+export interface SessionPolicy {
+  idleTimeoutMinutes: number;
+  absoluteLifetimeHours: number;
+}
+
+export interface ConsoleSession {
+  id: string;
+  csrfToken: string;
+  user: UsersTable;
+}
+
+const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** Creates a server-side session. Returns the cookie token: only its hash is stored. */
+export async function createConsoleSession(db: Db, userId: string, policy: SessionPolicy, meta: { ip: string | null; userAgent: string }): Promise<{ token: string; csrfToken: string }> {
+  const token = randomBytes(32).toString('base64url');
+  const csrfToken = randomBytes(24).toString('base64url');
+  const now = new Date();
+  await db
+    .insertInto('console_sessions')
+    .values({
+      id: tokenHash(token),
+      user_id: userId,
+      csrf_token: csrfToken,
+      created_at: now.toISOString(),
+      last_seen_at: now.toISOString(),
+      expires_at: new Date(now.getTime() + policy.absoluteLifetimeHours * 3_600_000).toISOString(),
+      source_ip: meta.ip,
+      user_agent: meta.userAgent.slice(0, 512),
+    })
+    .execute();
+  return { token, csrfToken };
+}
+
+/** Looks a cookie token up; expired, idle or orphaned sessions are deleted and yield undefined. */
+export async function resolveConsoleSession(db: Db, token: string, policy: SessionPolicy): Promise<ConsoleSession | undefined> {
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
+  const id = tokenHash(token);
+  const row = await db.selectFrom('console_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  const now = Date.now();
+  const idleDeadline = Date.parse(row.last_seen_at) + policy.idleTimeoutMinutes * 60_000;
+  if (Date.parse(row.expires_at) <= now || idleDeadline <= now) {
+    await db.deleteFrom('console_sessions').where('id', '=', id).execute();
+    return undefined;
+  }
+  const user = await db.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirst();
+  if (!user || user.status !== 'active') {
+    await db.deleteFrom('console_sessions').where('id', '=', id).execute();
+    return undefined;
+  }
+  // Touch at most every 15 s to spare the database a write per request.
+  if (now - Date.parse(row.last_seen_at) > 15_000) {
+    await db.updateTable('console_sessions').set({ last_seen_at: nowIso() }).where('id', '=', id).execute();
+  }
+  return { id, csrfToken: row.csrf_token, user };
+}
+
+export async function deleteConsoleSession(db: Db, sessionId: string): Promise<void> {
+  await db.deleteFrom('console_sessions').where('id', '=', sessionId).execute();
+}
+
+export async function purgeExpiredSessions(db: Db, policy: SessionPolicy): Promise<void> {
+  const idleCutoff = new Date(Date.now() - policy.idleTimeoutMinutes * 60_000).toISOString();
+  await db
+    .deleteFrom('console_sessions')
+    .where((eb) => eb.or([eb('expires_at', '<=', nowIso()), eb('last_seen_at', '<=', idleCutoff)]))
+    .execute();
+}

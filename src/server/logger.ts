@@ -1,0 +1,28 @@
+import pino, { type Logger } from 'pino';
+
+/** Paths that may carry secrets; pino replaces them before anything is written. */
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'newPassword',
+  '*.newPassword',
+  'currentPassword',
+  '*.currentPassword',
+  'oneTimePassword',
+  '*.oneTimePassword',
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+];
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'portcullis' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  });
+}
+
+export type { Logger };

@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { type Database, openDatabase } from './db/index.js';
+import { migrateToLatest } from './db/migrate.js';
+import { type App, buildApp } from './http/server.js';
+import { type BootstrapResult, bootstrapFirstAdmin } from './identity/bootstrap.js';
+import { purgeExpiredSessions } from './identity/sessions.js';
+import { expireAccounts } from './identity/users.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { ensureTls, type TlsMaterial } from './tls.js';
+import { packageVersion } from './version.js';
+
+export interface Gateway {
+  url: string;
+  app: FastifyInstance;
+  rules: App['rules'];
+  database: Database;
+  bootstrap: BootstrapResult;
+  tls: TlsMaterial | undefined;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Opens storage, migrates, bootstraps the first admin, and serves the API and console. */
+export async function startGateway(config: Config, opts: { logger?: Logger } = {}): Promise<Gateway> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const database = openDatabase(config);
+  try {
+    const migration = await migrateToLatest(database.db);
+    if (migration.applied.length) logger.info({ applied: migration.applied }, 'database migrated');
+    const bootstrap = await bootstrapFirstAdmin(database.db, { dataDir: config.dataDir, username: config.adminUsername, password: config.adminPassword });
+    if (bootstrap.created) logger.info({ username: bootstrap.username }, 'first administrator created');
+    const tls = config.tls.enabled ? await ensureTls(config) : undefined;
+    const version = packageVersion();
+    const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version });
+    await app.listen({ host: config.host, port: config.port });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+    logger.info({ url, database: database.describe, version }, 'gateway listening');
+
+    const housekeeping = setInterval(() => {
+      expireAccounts(database.db).catch((err) => logger.error({ err }, 'account expiry sweep failed'));
+      purgeExpiredSessions(database.db, config.session).catch((err) => logger.error({ err }, 'session purge failed'));
+    }, 60_000);
+    housekeeping.unref();
+    await expireAccounts(database.db);
+
+    return {
+      url, app, rules, database, bootstrap, tls, logger,
+      async close() {
+        clearInterval(housekeeping);
+        await app.close();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
+}
