@@ -5,11 +5,6 @@ export const nowIso = (): string => new Date().toISOString();
 export const toBool = (v: number | null | undefined): boolean => v === 1;
 export const fromBool = (v: boolean): 0 | 1 => (v ? 1 : 0);
 
-/** Escapes LIKE wildcards so user text matches literally (used with ESCAPE '\'). */
-export function likeContains(text: string): string {
-  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 export function parseJson<T>(text: string | null, fallback: T): T {
   if (text === null) return fallback;
   try {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { containsText } from '../db/text.js';
 import { audit, changes } from '../audit/log.js';
 import type { Ctx } from '../context.js';
 import type { Db, Executor } from '../db/index.js';
@@ -6,7 +7,7 @@ import { type PageRequest, paginate } from '../db/paging.js';
 import type { GroupsTable } from '../db/schema.js';
 import { inTx } from '../db/tx.js';
 import { conflict, notFound } from '../errors.js';
-import { likeContains, newId, nowIso } from '../util.js';
+import { newId, nowIso } from '../util.js';
 import { description, id, name } from '../validation.js';
 import { getUser } from './users.js';
 
@@ -53,7 +54,7 @@ const toGroup = (r: GroupsTable & { member_count: number | string | null }): Gro
 
 export async function listGroups(db: Db, f: z.infer<typeof groupFilterSchema>, page: PageRequest) {
   let q = selectGroups(db);
-  if (f.name) q = q.where((eb) => eb(eb.fn('lower', ['groups.name']), 'like', likeContains(f.name!)));
+  if (f.name) q = q.where(containsText('groups.name', f.name!));
   if (f.kind) q = q.where('groups.kind', '=', f.kind);
   const res = await paginate(q, { sortColumn: 'groups.name', idColumn: 'groups.id', sortKey: (r) => r.name, idKey: (r) => r.id }, page);
   return { items: res.items.map(toGroup), nextCursor: res.nextCursor };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { containsText } from '../db/text.js';
 import { audit, changes, SYSTEM_ACTOR } from '../audit/log.js';
 import type { Ctx } from '../context.js';
 import type { Db, Executor, Tx } from '../db/index.js';
@@ -6,7 +7,7 @@ import { type PageRequest, paginate } from '../db/paging.js';
 import type { UsersTable } from '../db/schema.js';
 import { inTx } from '../db/tx.js';
 import { conflict, DomainError, invalid, notFound } from '../errors.js';
-import { fromBool, likeContains, newId, nowIso, toBool } from '../util.js';
+import { fromBool, newId, nowIso, toBool } from '../util.js';
 import { id, isoDateTime } from '../validation.js';
 import { checkNewPassword, generateOneTimePassword, hashPassword } from './passwords.js';
 
@@ -117,7 +118,7 @@ const selectUsers = (ex: Executor) =>
 
 export async function listUsers(db: Db, f: z.infer<typeof userFilterSchema>, page: PageRequest) {
   let q = selectUsers(db);
-  if (f.username) q = q.where((eb) => eb(eb.fn('lower', ['users.username']), 'like', likeContains(f.username!)));
+  if (f.username) q = q.where(containsText('users.username', f.username!));
   if (f.role) q = q.where('users.role', '=', f.role);
   if (f.status) q = q.where('users.status', '=', f.status);
   if (f.type) q = q.where('users.type', '=', f.type);

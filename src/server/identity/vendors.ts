@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { containsText } from '../db/text.js';
 import { audit, changes } from '../audit/log.js';
 import type { Ctx } from '../context.js';
 import type { Db, Executor } from '../db/index.js';
@@ -6,7 +7,7 @@ import { type PageRequest, paginate } from '../db/paging.js';
 import type { VendorsTable } from '../db/schema.js';
 import { inTx } from '../db/tx.js';
 import { conflict, notFound } from '../errors.js';
-import { fromBool, likeContains, newId, nowIso, parseJson, toBool } from '../util.js';
+import { fromBool, newId, nowIso, parseJson, toBool } from '../util.js';
 import { description, isoDate, name } from '../validation.js';
 
 const contact = z.strictObject({
@@ -72,7 +73,7 @@ export const vendorCsvRow = (v: Vendor) => ({
 
 export async function listVendors(db: Db, f: z.infer<typeof vendorFilterSchema>, page: PageRequest) {
   let q = db.selectFrom('vendors').selectAll();
-  if (f.name) q = q.where((eb) => eb(eb.fn('lower', ['name']), 'like', likeContains(f.name!)));
+  if (f.name) q = q.where(containsText('name', f.name!));
   const res = await paginate(q, { sortColumn: 'name', idColumn: 'id', sortKey: (r) => r.name, idKey: (r) => r.id }, page);
   return { items: res.items.map(toVendor), nextCursor: res.nextCursor };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { containsText } from '../db/text.js';
 import { assetReachableBy, userIdByUsername } from '../access/reach.js';
 import { audit, changes } from '../audit/log.js';
 import type { Ctx } from '../context.js';
@@ -7,7 +8,7 @@ import { type PageRequest, paginate } from '../db/paging.js';
 import type { AssetsTable } from '../db/schema.js';
 import { inTx } from '../db/tx.js';
 import { type FieldError, conflict, invalid, notFound } from '../errors.js';
-import { fromBool, likeContains, newId, nowIso, parseJson, toBool } from '../util.js';
+import { fromBool, newId, nowIso, parseJson, toBool } from '../util.js';
 import { description, host, id, name, purdueLevel, queryBool, tag } from '../validation.js';
 
 export const PROTOCOLS = ['ssh', 'telnet', 'vnc', 'rdp', 'tcp'] as const;
@@ -196,8 +197,8 @@ export async function listAssets(db: Db, f: AssetFilter, page: PageRequest) {
   if (f.state !== 'all') q = q.where('assets.state', '=', f.state);
   if (f.siteId) q = q.where('assets.site_id', '=', f.siteId);
   if (f.zoneId) q = q.where('assets.zone_id', '=', f.zoneId);
-  if (f.name) q = q.where((eb) => eb(eb.fn('lower', ['assets.name']), 'like', likeContains(f.name!)));
-  if (f.host) q = q.where((eb) => eb(eb.fn('lower', ['assets.host']), 'like', likeContains(f.host!)));
+  if (f.name) q = q.where(containsText('assets.name', f.name!));
+  if (f.host) q = q.where(containsText('assets.host', f.host!));
   if (f.purdueLevel !== undefined) q = q.where('assets.purdue_level', '=', f.purdueLevel);
   if (f.safetyCritical !== undefined) q = q.where('assets.safety_critical', '=', fromBool(f.safetyCritical));
   if (f.protocol) q = q.where('assets.access_methods', 'like', `%"protocol":"${f.protocol}"%`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { containsText } from '../db/text.js';
 import { audit, changes } from '../audit/log.js';
 import type { Ctx } from '../context.js';
 import type { Db, Executor } from '../db/index.js';
@@ -6,7 +7,7 @@ import { type PageRequest, paginate } from '../db/paging.js';
 import type { SitesTable } from '../db/schema.js';
 import { inTx } from '../db/tx.js';
 import { conflict, notFound } from '../errors.js';
-import { likeContains, newId, nowIso } from '../util.js';
+import { newId, nowIso } from '../util.js';
 import { description, name, timezone } from '../validation.js';
 
 export const siteCreateSchema = z.strictObject({
@@ -54,7 +55,7 @@ export const SITE_CSV_COLUMNS: (keyof Site)[] = ['name', 'description', 'timezon
 
 export async function listSites(db: Db, filter: z.infer<typeof siteFilterSchema>, page: PageRequest) {
   let q = db.selectFrom('sites').selectAll();
-  if (filter.name) q = q.where((eb) => eb(eb.fn('lower', ['name']), 'like', likeContains(filter.name!)));
+  if (filter.name) q = q.where(containsText('name', filter.name!));
   const res = await paginate(q, { sortColumn: 'name', idColumn: 'id', sortKey: (r) => r.name, idKey: (r) => r.id }, page);
   return { items: res.items.map(toSite), nextCursor: res.nextCursor };
 }

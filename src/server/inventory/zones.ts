@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { containsText } from '../db/text.js';
 import { audit, changes } from '../audit/log.js';
 import type { Ctx } from '../context.js';
 import type { Db, Executor } from '../db/index.js';
@@ -6,7 +7,7 @@ import { type PageRequest, paginate } from '../db/paging.js';
 import type { ZonesTable } from '../db/schema.js';
 import { inTx } from '../db/tx.js';
 import { conflict, notFound } from '../errors.js';
-import { likeContains, newId, nowIso } from '../util.js';
+import { newId, nowIso } from '../util.js';
 import { description, id, name, purdueLevel } from '../validation.js';
 import { getSiteRow } from './sites.js';
 
@@ -59,7 +60,7 @@ const selectZones = (ex: Executor) =>
 export async function listZones(db: Db, filter: z.infer<typeof zoneFilterSchema>, page: PageRequest) {
   let q = selectZones(db);
   if (filter.siteId) q = q.where('zones.site_id', '=', filter.siteId);
-  if (filter.name) q = q.where((eb) => eb(eb.fn('lower', ['zones.name']), 'like', likeContains(filter.name!)));
+  if (filter.name) q = q.where(containsText('zones.name', filter.name!));
   const res = await paginate(q, { sortColumn: 'zones.name', idColumn: 'zones.id', sortKey: (r) => r.name, idKey: (r) => r.id }, page);
   return { items: res.items.map(toZone), nextCursor: res.nextCursor };
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { containsText, startsWithText } from '../../db/text.js';
 import { verifyAuditChain } from '../../audit/verify.js';
 import { invalid } from '../../errors.js';
-import { likeContains, parseJson } from '../../util.js';
+import { parseJson } from '../../util.js';
 import { isoDateTime, pageQuery } from '../../validation.js';
 import { answerList } from '../list.js';
 import type { Router } from '../route.js';
@@ -25,9 +26,9 @@ export function auditRoutes(r: Router) {
         query,
         async (page) => {
           let q = ctx.db.selectFrom('audit_events').selectAll();
-          if (query.action) q = q.where('action', 'like', `${query.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-          if (query.actor) q = q.where((eb) => eb(eb.fn('lower', ['actor_name']), 'like', likeContains(query.actor!)));
-          if (query.target) q = q.where((eb) => eb(eb.fn('lower', ['target_name']), 'like', likeContains(query.target!)));
+          if (query.action) q = q.where(startsWithText('action', query.action));
+          if (query.actor) q = q.where(containsText('actor_name', query.actor!));
+          if (query.target) q = q.where(containsText('target_name', query.target!));
           if (query.result) q = q.where('result', '=', query.result);
           if (query.from) q = q.where('at', '>=', query.from);
           if (query.to) q = q.where('at', '<', query.to);

@@ -1,0 +1,178 @@
+import {
+  Alert,
+  Button,
+  type ButtonProps,
+  Code,
+  CopyButton,
+  Group,
+  Loader,
+  Modal,
+  Stack,
+  Table,
+  Text,
+  Title,
+  Tooltip,
+} from '@mantine/core';
+import type { ReactNode } from 'react';
+import { ProblemAlert } from './errors';
+import { IconAlert, IconCheck, IconCopy, IconDownload } from './icons';
+
+export function PageHeader({ title, description, actions }: { title: ReactNode; description?: ReactNode; actions?: ReactNode }) {
+  return (
+    <Group justify="space-between" align="flex-end" mb="md" wrap="wrap" gap="sm">
+      <div>
+        <Title order={2} fw={600}>
+          {title}
+        </Title>
+        {description && (
+          <Text c="dimmed" size="sm" mt={2}>
+            {description}
+          </Text>
+        )}
+      </div>
+      {actions && <Group gap="xs">{actions}</Group>}
+    </Group>
+  );
+}
+
+/** Download link for a list's CSV export (same origin, so the session cookie goes along). */
+export function CsvButton({ href, ...rest }: { href: string } & ButtonProps) {
+  return (
+    <Button
+      component="a"
+      href={href}
+      download
+      variant="default"
+      leftSection={<IconDownload size={16} />}
+      data-testid="csv-button"
+      {...rest}
+    >
+      CSV
+    </Button>
+  );
+}
+
+interface ConfirmModalProps {
+  opened: boolean;
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  danger?: boolean;
+  loading?: boolean;
+  error?: unknown;
+  onConfirm: () => void;
+  onClose: () => void;
+}
+
+export function ConfirmModal({ opened, title, children, confirmLabel, danger, loading, error, onConfirm, onClose }: ConfirmModalProps) {
+  return (
+    <Modal opened={opened} onClose={onClose} title={<Text fw={600}>{title}</Text>} centered>
+      <Stack>
+        <div>{children}</div>
+        <ProblemAlert error={error} />
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose} disabled={loading}>
+            Cancel
+          </Button>
+          <Button color={danger ? 'red' : undefined} onClick={onConfirm} loading={loading} data-testid="confirm-button">
+            {confirmLabel}
+          </Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
+
+/** Rows state for a table body: loading, failed, or empty. Returns null when there are rows. */
+export function TableStatus({ colSpan, loading, error, empty, emptyText }: { colSpan: number; loading: boolean; error: unknown; empty: boolean; emptyText: ReactNode }) {
+  if (error)
+    return (
+      <Table.Tr>
+        <Table.Td colSpan={colSpan}>
+          <ProblemAlert error={error} title="Could not load the list" />
+        </Table.Td>
+      </Table.Tr>
+    );
+  if (loading)
+    return (
+      <Table.Tr>
+        <Table.Td colSpan={colSpan}>
+          <Group justify="center" p="lg">
+            <Loader size="sm" />
+            <Text c="dimmed" size="sm">
+              Loading…
+            </Text>
+          </Group>
+        </Table.Td>
+      </Table.Tr>
+    );
+  if (empty)
+    return (
+      <Table.Tr>
+        <Table.Td colSpan={colSpan}>
+          <Text c="dimmed" ta="center" p="lg" size="sm">
+            {emptyText}
+          </Text>
+        </Table.Td>
+      </Table.Tr>
+    );
+  return null;
+}
+
+export function ListFooter({ count, hasMore, loadingMore, onMore, noun }: { count: number; hasMore: boolean; loadingMore: boolean; onMore: () => void; noun: string }) {
+  return (
+    <Group justify="space-between" mt="sm">
+      <Text size="sm" c="dimmed" data-testid="list-count">
+        {count === 0 ? '' : `${count}${hasMore ? '+' : ''} ${noun}${count === 1 && !hasMore ? '' : 's'} shown`}
+      </Text>
+      {hasMore && (
+        <Button variant="subtle" onClick={onMore} loading={loadingMore}>
+          Load more
+        </Button>
+      )}
+    </Group>
+  );
+}
+
+/** Shows a freshly issued one-time password exactly once, with a copy button. */
+export function OneTimePasswordModal({ username, password, onClose }: { username: string; password: string | null; onClose: () => void }) {
+  return (
+    <Modal
+      opened={password !== null}
+      onClose={onClose}
+      title={<Text fw={600}>One-time password for {username}</Text>}
+      centered
+      closeOnClickOutside={false}
+      data-testid="otp-modal"
+    >
+      <Stack>
+        <Alert color="yellow" variant="light" icon={<IconAlert />}>
+          This password is shown only once. Hand it to the user over a separate channel; they must choose their own
+          password when they first sign in.
+        </Alert>
+        <Group gap="xs" wrap="nowrap">
+          <Code fz="lg" p="sm" style={{ flex: 1, wordBreak: 'break-all' }} data-testid="one-time-password">
+            {password}
+          </Code>
+          <CopyButton value={password ?? ''} timeout={2000}>
+            {({ copied, copy }) => (
+              <Tooltip label={copied ? 'Copied' : 'Copy to clipboard'} withArrow>
+                <Button
+                  variant={copied ? 'light' : 'default'}
+                  color={copied ? 'teal' : undefined}
+                  onClick={copy}
+                  leftSection={copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
+                >
+                  {copied ? 'Copied' : 'Copy'}
+                </Button>
+              </Tooltip>
+            )}
+          </CopyButton>
+        </Group>
+        <Group justify="flex-end">
+          <Button onClick={onClose}>Done</Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}

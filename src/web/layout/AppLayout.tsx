@@ -1,0 +1,141 @@
+import { AppShell, Avatar, Badge, Burger, Group, Menu, Modal, NavLink, ScrollArea, Text, ThemeIcon, UnstyledButton } from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { type ComponentType, Suspense, useState } from 'react';
+import { Link, Outlet, useLocation } from 'react-router-dom';
+import { useAuth, useMe } from '../auth/AuthProvider';
+import { ChangePasswordForm } from '../auth/ChangePasswordForm';
+import { FullPageLoader } from '../auth/RequireAuth';
+import { IconDashboard, IconFactory, IconGate, IconKey, IconLogout, IconServer, IconUsers } from '../common/icons';
+import type { Role } from '../api/types';
+
+interface NavItem {
+  to: string;
+  label: string;
+  icon: ComponentType<{ size?: number }>;
+  roles?: Role[];
+  testId: string;
+}
+
+const NAV: NavItem[] = [
+  { to: '/', label: 'Dashboard', icon: IconDashboard, testId: 'nav-dashboard' },
+  { to: '/sites', label: 'Sites', icon: IconFactory, testId: 'nav-sites' },
+  { to: '/assets', label: 'Assets', icon: IconServer, testId: 'nav-assets' },
+  { to: '/users', label: 'Users', icon: IconUsers, roles: ['Administrator'], testId: 'nav-users' },
+];
+
+const ROLE_COLOR: Record<Role, string> = { Administrator: 'red', Operator: 'blue', Client: 'gray' };
+
+function initials(name: string): string {
+  const parts = name.trim().split(/[\s._-]+/).filter(Boolean);
+  return ((parts[0]?.[0] ?? '?') + (parts[1]?.[0] ?? '')).toUpperCase();
+}
+
+export function AppLayout() {
+  const me = useMe();
+  const { logout } = useAuth();
+  const location = useLocation();
+  const [opened, { toggle, close }] = useDisclosure();
+  const [pwOpen, setPwOpen] = useState(false);
+
+  const isActive = (to: string) => (to === '/' ? location.pathname === '/' : location.pathname === to || location.pathname.startsWith(`${to}/`));
+
+  return (
+    <AppShell header={{ height: 56 }} navbar={{ width: 230, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="lg">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap">
+            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
+            <UnstyledButton component={Link} to="/" aria-label="Portcullis home">
+              <Group gap={10} wrap="nowrap">
+                <ThemeIcon size={32} radius="md" color="portcullis">
+                  <IconGate size={20} />
+                </ThemeIcon>
+                <div>
+                  <Text fw={700} lh={1.1}>
+                    Portcullis
+                  </Text>
+                  <Text fz={11} c="dimmed" lh={1.1} visibleFrom="xs">
+                    OT remote access gateway
+                  </Text>
+                </div>
+              </Group>
+            </UnstyledButton>
+          </Group>
+          <Menu position="bottom-end" width={240} withArrow shadow="md">
+            <Menu.Target>
+              <UnstyledButton data-testid="user-menu" aria-label={`Account ${me.username}`}>
+                <Group gap="xs" wrap="nowrap">
+                  <Avatar size={32} radius="xl" color="portcullis">
+                    {initials(me.displayName || me.username)}
+                  </Avatar>
+                  <div style={{ lineHeight: 1.1 }}>
+                    <Text size="sm" fw={500} visibleFrom="xs">
+                      {me.displayName || me.username}
+                    </Text>
+                    <Text size="xs" c="dimmed" visibleFrom="xs">
+                      {me.role}
+                    </Text>
+                  </div>
+                </Group>
+              </UnstyledButton>
+            </Menu.Target>
+            <Menu.Dropdown>
+              <Menu.Label>
+                Signed in as <b>{me.username}</b>
+              </Menu.Label>
+              <Group px="sm" pb="xs">
+                <Badge color={ROLE_COLOR[me.role]} variant="light" size="sm">
+                  {me.role}
+                </Badge>
+              </Group>
+              <Menu.Divider />
+              <Menu.Item leftSection={<IconKey size={16} />} onClick={() => setPwOpen(true)}>
+                Change password
+              </Menu.Item>
+              <Menu.Item color="red" leftSection={<IconLogout size={16} />} onClick={() => void logout()} data-testid="logout">
+                Sign out
+              </Menu.Item>
+            </Menu.Dropdown>
+          </Menu>
+        </Group>
+      </AppShell.Header>
+
+      <AppShell.Navbar p="sm">
+        <AppShell.Section grow component={ScrollArea}>
+          <nav aria-label="Main">
+            {NAV.filter((n) => !n.roles || n.roles.includes(me.role)).map((n) => (
+              <NavLink
+                key={n.to}
+                component={Link}
+                to={n.to}
+                label={n.label}
+                leftSection={<n.icon size={18} />}
+                active={isActive(n.to)}
+                onClick={close}
+                variant="light"
+                fw={500}
+                style={{ borderRadius: 'var(--mantine-radius-sm)' }}
+                data-testid={n.testId}
+              />
+            ))}
+          </nav>
+        </AppShell.Section>
+        <AppShell.Section>
+          <Text fz={11} c="dimmed" px="xs">
+            Every session is brokered, recorded and audited.
+          </Text>
+        </AppShell.Section>
+      </AppShell.Navbar>
+
+      <AppShell.Main bg="var(--mantine-color-gray-0)">
+        <Suspense fallback={<FullPageLoader />}>
+          <Outlet />
+        </Suspense>
+      </AppShell.Main>
+
+      <Modal opened={pwOpen} onClose={() => setPwOpen(false)} title={<Text fw={600}>Change password</Text>} centered>
+        <ChangePasswordForm onDone={() => setPwOpen(false)} />
+      </Modal>
+    </AppShell>
+  );
+}

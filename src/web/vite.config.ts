@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+/** Where `vite` (dev server) forwards /api: a running gateway, by default on 8443. */
+const gateway = process.env.PORTCULLIS_DEV_API ?? `https://127.0.0.1:${process.env.PORTCULLIS_PORT ?? '8443'}`;
+
+export default defineConfig({
+  root,
+  base: '/',
+  plugins: [react()],
+  build: {
+    outDir: '../../dist/web',
+    emptyOutDir: true,
+    // Not "assets": /assets is a console route (the Assets page) and must stay the SPA's.
+    assetsDir: 'static',
+    target: 'es2022',
+    // The gateway's CSP forbids inline scripts: never inline modules or assets as data: scripts.
+    assetsInlineLimit: 0,
+    modulePreload: { polyfill: false },
+    sourcemap: false,
+    chunkSizeWarningLimit: 800,
+  },
+  server: {
+    host: '127.0.0.1',
+    port: 5173,
+    strictPort: true,
+    proxy: {
+      '/api': { target: gateway, changeOrigin: true, secure: false, ws: true },
+    },
+  },
+  preview: { host: '127.0.0.1', port: 4173 },
+});
