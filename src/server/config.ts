@@ -21,6 +21,8 @@ export interface Config {
   webRoot: string;
   /** True when the gateway should trust X-Forwarded-For from a reverse proxy. */
   trustProxy: boolean;
+  /** Login attempts allowed per source address per minute (on top of the account lockout). */
+  loginRateLimit: number;
 }
 
 const fileSchema = z
@@ -117,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     metricsToken: env.PORTCULLIS_METRICS_TOKEN || undefined,
     webRoot: env.PORTCULLIS_WEB_ROOT || fromFile.webRoot || defaultWebRoot(),
     trustProxy: envBool(env, 'PORTCULLIS_TRUST_PROXY') ?? fromFile.trustProxy ?? false,
+    loginRateLimit: Number(env.PORTCULLIS_LOGIN_RATE_LIMIT || 20),
     ...overrides,
   };
   if (config.tls.enabled && Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) {

@@ -82,7 +82,7 @@ export const ADMIN_PASSWORD = 'Adm1n-Gateway-Passw0rd';
  * Starts a real gateway on 127.0.0.1 with a fresh data dir (port chosen by the OS, HTTPS with
  * its self-signed certificate). dialect 'postgres' gives it a fresh database on the test cluster.
  */
-export async function startGateway(opts: { adminPassword?: string; dialect?: TestDialect; tls?: boolean } = {}): Promise<TestGateway> {
+export async function startGateway(opts: { adminPassword?: string; dialect?: TestDialect; tls?: boolean; loginRateLimit?: number } = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-test-'));
   const pgdb = opts.dialect === 'postgres' ? await createPgDatabase() : undefined;
   const base = loadConfig({ PORTCULLIS_DATA_DIR: dataDir });
@@ -93,6 +93,8 @@ export async function startGateway(opts: { adminPassword?: string; dialect?: Tes
     adminPassword: opts.adminPassword,
     logLevel: process.env.PORTCULLIS_TEST_LOG_LEVEL ?? 'silent',
     tls: { ...base.tls, enabled: opts.tls ?? true },
+    // The suites sign in often from 127.0.0.1; the rate-limit test sets its own low limit.
+    loginRateLimit: opts.loginRateLimit ?? 10_000,
   };
   const gw = await start(config, { logger: createLogger(config.logLevel) });
   const password = opts.adminPassword ?? gw.bootstrap.oneTimePassword;

@@ -104,7 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const router = createRouter(app, routeDeps, rules);
   // Login attempts are throttled per source address on top of the account lockout.
   await app.register(async (scoped) => {
-    await scoped.register(rateLimit, { max: 20, timeWindow: '1 minute', keyGenerator: (req) => req.ip });
+    await scoped.register(rateLimit, { max: config.loginRateLimit, timeWindow: '1 minute', keyGenerator: (req) => req.ip });
     authRoutes(createRouter(scoped, routeDeps, rules), routeDeps);
   });
   inventoryRoutes(router);
