@@ -374,7 +374,7 @@ export async function activateAssets(ctx: Ctx, ids: string[]): Promise<Asset[]> 
       if (!r) errors.push({ path: `/ids/${i}`, message: `asset "${assetId}" does not exist` });
       else if (r.state !== 'imported') errors.push({ path: `/ids/${i}`, message: `asset "${r.name}" is already active` });
     });
-    if (errors.length) throw invalid(`${errors.length} asset(s) cannot be activated`, errors);
+    if (errors.length) throw invalid(`${errors.length} asset(s) cannot be activated: ${errors.map((e) => e.message).join('; ')}`, errors);
     await tx.updateTable('assets').set({ state: 'active', updated_at: nowIso() }).where('id', 'in', unique).execute();
     await audit(tx, ctx.actor, { action: 'asset.activate', target: { type: 'asset' }, details: { count: unique.length, assets: rows.map((r) => r.name) } });
     return Promise.all(unique.map((a) => getAsset(tx, a)));

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
+
+/**
+ * Table-driven: every write endpoint gets payloads that are wrong in its own ways, plus the
+ * generic ones (broken JSON, wrong shape, unknown field, bad ids). Each must give a 4xx with a
+ * useful message, never a 500. A write route missing from the table fails the test.
+ */
+type Case = { body: unknown; status: number; detail: RegExp };
+const long = 'x'.repeat(5000);
+
+const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> = {
+  'POST /api/v1/auth/login': { valid: { username: 'a', password: 'b' }, cases: [
+    { body: { username: '', password: 'x' }, status: 400, detail: /username required/ },
+    { body: { username: 'admin' }, status: 400, detail: /password/ },
+    { body: { username: 'admin', password: long }, status: 400, detail: /password/ },
+  ] },
+  'POST /api/v1/auth/change-password': { valid: { currentPassword: 'a', newPassword: 'b' }, cases: [
+    { body: { currentPassword: 'wrong-password-1', newPassword: 'A-good-new-passphrase-1' }, status: 400, detail: /current password is wrong/ },
+    { body: { currentPassword: 1, newPassword: 2 }, status: 400, detail: /currentPassword/ },
+  ] },
+  'POST /api/v1/auth/logout': { valid: {}, cases: [] },
+  'POST /api/v1/sites': { valid: { name: 'S' }, cases: [
+    { body: { name: '' }, status: 400, detail: /name must not be empty/ },
+    { body: { name: long }, status: 400, detail: /at most 128/ },
+    { body: { name: 'S', timezone: 'Mars/Olympus' }, status: 400, detail: /IANA time zone/ },
+    { body: { name: 'S', streamQuality: 'ultra' }, status: 400, detail: /streamQuality/ },
+    { body: { name: 'S', maxConnections: 0 }, status: 400, detail: /maxConnections/ },
+    { body: { name: 'S', maxConnections: '5' }, status: 400, detail: /maxConnections/ },
+    { body: { name: 'Existing site' }, status: 409, detail: /already exists/ },
+  ] },
+  'PATCH /api/v1/sites/:id': { valid: {}, cases: [{ body: { timezone: 'nowhere' }, status: 400, detail: /time zone/ }, { body: { id: 'x' }, status: 400, detail: /unknown field/ }] },
+  'DELETE /api/v1/sites/:id': { valid: {}, cases: [] },
+  'POST /api/v1/zones': { valid: { siteId: '$site', name: 'Z', purdueLevel: 1 }, cases: [
+    { body: { siteId: '$site', name: 'Z', purdueLevel: 2.5 }, status: 400, detail: /one of 0, 1, 2, 3, 3.5/ },
+    { body: { siteId: '$site', name: 'Z', purdueLevel: 1, targetSecurityLevel: 5 }, status: 400, detail: /SL1-SL4/ },
+    { body: { siteId: 'nope', name: 'Z', purdueLevel: 1 }, status: 400, detail: /siteId must be an id/ },
+    { body: { siteId: '00000000-0000-4000-8000-000000000000', name: 'Z', purdueLevel: 1 }, status: 404, detail: /site .* does not exist/ },
+  ] },
+  'PATCH /api/v1/zones/:id': { valid: {}, cases: [{ body: { purdueLevel: -1 }, status: 400, detail: /purdueLevel/ }] },
+  'DELETE /api/v1/zones/:id': { valid: {}, cases: [] },
+  'POST /api/v1/assets': { valid: { siteId: '$site', name: 'A', purdueLevel: 1, host: '10.0.0.1', accessMethods: [{ protocol: 'ssh' }] }, cases: [
+    { body: { siteId: '$site', name: 'A', purdueLevel: 1, host: '10.0.0.1', accessMethods: [] }, status: 400, detail: /at least one access method/ },
+    { body: { siteId: '$site', name: 'A', purdueLevel: 1, host: '10.0.0.1', accessMethods: [{ protocol: 'tcp' }] }, status: 400, detail: /port is required for protocol tcp/ },
+    { body: { siteId: '$site', name: 'A', purdueLevel: 1, host: '10.0.0.1', accessMethods: [{ protocol: 'ssh', port: 70000 }] }, status: 400, detail: /1-65535/ },
+    { body: { siteId: '$site', name: 'A', purdueLevel: 1, host: '10.0.0.1', accessMethods: [{ protocol: 'gopher' }] }, status: 400, detail: /protocol/ },
+    { body: { siteId: '$site', name: 'A', purdueLevel: 1, host: 'bad host;rm -rf', accessMethods: [{ protocol: 'ssh' }] }, status: 400, detail: /host name/ },
+    { body: { siteId: '$site', name: 'A', purdueLevel: 1, host: '10.0.0.1', accessMethods: [{ protocol: 'ssh' }, { protocol: 'ssh', port: 22 }] }, status: 400, detail: /must not repeat/ },
+    { body: { siteId: '$site', name: 'A', host: '10.0.0.1', accessMethods: [{ protocol: 'ssh' }] }, status: 400, detail: /Purdue level or a zone/ },
+    { body: { siteId: '$site', name: 'A', purdueLevel: 1, host: '10.0.0.1', accessMethods: [{ protocol: 'ssh' }], tags: ['ok', 'not ok'] }, status: 400, detail: /tags/ },
+    { body: { siteId: '$site', name: 'A', purdueLevel: 1, host: '10.0.0.1', accessMethods: [{ protocol: 'ssh' }], loginTimes: [{ days: ['mon'], start: '18:00', end: '06:00' }] }, status: 400, detail: /start must be before end/ },
+    { body: { siteId: '$site', name: 'A', purdueLevel: 1, host: '10.0.0.1', accessMethods: [{ protocol: 'ssh' }], loginTimes: [{ days: ['someday'], start: '08:00', end: '09:00' }] }, status: 400, detail: /days/ },
+    { body: { siteId: '$site', name: 'A', purdueLevel: 2, zoneId: '$zone', host: '10.0.0.1', accessMethods: [{ protocol: 'ssh' }] }, status: 400, detail: /does not match zone/ },
+    { body: { siteId: '$site', name: 'Existing asset', purdueLevel: 1, host: '10.0.0.1', accessMethods: [{ protocol: 'ssh' }] }, status: 409, detail: /already exists/ },
+  ] },
+  'POST /api/v1/assets/import': { valid: {}, cases: [] },
+  'POST /api/v1/assets/activate': { valid: { ids: ['$asset'] }, cases: [
+    { body: { ids: [] }, status: 400, detail: /at least one asset/ },
+    { body: { ids: ['$asset'] }, status: 400, detail: /already active/ },
+  ] },
+  'PATCH /api/v1/assets/:id': { valid: {}, cases: [{ body: { host: '' }, status: 400, detail: /host/ }, { body: { state: 'imported' }, status: 400, detail: /unknown field/ }] },
+  'DELETE /api/v1/assets/:id': { valid: {}, cases: [] },
+  'POST /api/v1/users': { valid: { username: 'u1', role: 'Client' }, cases: [
+    { body: { username: 'alice+plc', role: 'Client' }, status: 400, detail: /no spaces, no \+ or @/ },
+    { body: { username: 'bob', role: 'Root' }, status: 400, detail: /role/ },
+    { body: { username: 'bob', role: 'Client', email: 'not-an-email' }, status: 400, detail: /email address/ },
+    { body: { username: 'bob', role: 'Client', affiliation: 'vendor' }, status: 400, detail: /needs a vendor company/ },
+    { body: { username: 'bob', role: 'Client', password: 'short' }, status: 400, detail: /at least 12/ },
+    { body: { username: 'bob', role: 'Client', expiresAt: '31.12.2030' }, status: 400, detail: /date/ },
+    { body: { username: 'Existing.User', role: 'Client' }, status: 409, detail: /already exists/ },
+  ] },
+  'PATCH /api/v1/users/:id': { valid: {}, cases: [{ body: { status: 'locked' }, status: 400, detail: /status/ }, { body: { role: 'God' }, status: 400, detail: /role/ }] },
+  'DELETE /api/v1/users/:id': { valid: {}, cases: [] },
+  'POST /api/v1/users/:id/reset-password': { valid: {}, cases: [] },
+  'POST /api/v1/vendors': { valid: { name: 'V' }, cases: [
+    { body: { name: 'V', contractEnd: '2030-13-45' }, status: 400, detail: /YYYY-MM-DD/ },
+    { body: { name: 'V', contacts: [{ email: 'x@y.z' }] }, status: 400, detail: /contacts/ },
+    { body: { name: 'V', termsAccepted: 'yes' }, status: 400, detail: /termsAccepted/ },
+  ] },
+  'PATCH /api/v1/vendors/:id': { valid: {}, cases: [{ body: { lastSecurityAssessment: 'yesterday' }, status: 400, detail: /YYYY-MM-DD/ }] },
+  'DELETE /api/v1/vendors/:id': { valid: {}, cases: [] },
+  'POST /api/v1/groups': { valid: { name: 'G', kind: 'permission' }, cases: [{ body: { name: 'G', kind: 'admins' }, status: 400, detail: /kind/ }] },
+  'PATCH /api/v1/groups/:id': { valid: {}, cases: [{ body: { kind: 'permission' }, status: 400, detail: /unknown field/ }] },
+  'DELETE /api/v1/groups/:id': { valid: {}, cases: [] },
+  'POST /api/v1/groups/:id/members': { valid: { userId: '$user' }, cases: [{ body: { userId: '00000000-0000-4000-8000-000000000000' }, status: 404, detail: /user .* does not exist/ }] },
+  'DELETE /api/v1/groups/:id/members/:userId': { valid: {}, cases: [] },
+  'POST /api/v1/grants': { valid: { subjectType: 'user', subjectId: '$user', targetType: 'asset', target: '$asset' }, cases: [
+    { body: { subjectType: 'user', subjectId: '$user', targetType: 'planet', target: 'x' }, status: 400, detail: /targetType/ },
+    { body: { subjectType: 'user', subjectId: '$user', targetType: 'tag', target: 'bad tag!' }, status: 400, detail: /tags are/ },
+    { body: { subjectType: 'group', subjectId: '$umgroup', targetType: 'tag', target: 'plc' }, status: 400, detail: /permission groups/ },
+    { body: { subjectType: 'user', subjectId: '$user', targetType: 'asset', target: '00000000-0000-4000-8000-000000000000' }, status: 400, detail: /asset .* does not exist/ },
+  ] },
+  'DELETE /api/v1/grants/:id': { valid: {}, cases: [] },
+};
+
+describe('bad input on every write endpoint', () => {
+  let t: TestGateway;
+  let c: ApiClient;
+  const ids: Record<string, string> = {};
+  const fill = (v: unknown): unknown =>
+    typeof v === 'string' && v.startsWith('$') ? ids[v.slice(1)] : Array.isArray(v) ? v.map(fill) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)])) : v;
+
+  before(async () => {
+    t = await startGateway({ tls: false });
+    c = await adminClient(t);
+    ids.site = (await c.post('/api/v1/sites', { name: 'Existing site' })).json.id;
+    ids.zone = (await c.post('/api/v1/zones', { siteId: ids.site, name: 'Z1', purdueLevel: 1 })).json.id;
+    ids.asset = (await c.post('/api/v1/assets', { siteId: ids.site, name: 'Existing asset', purdueLevel: 1, host: '10.0.0.9', accessMethods: [{ protocol: 'ssh' }] })).json.id;
+    ids.user = (await c.post('/api/v1/users', { username: 'existing.user', role: 'Client' })).json.user.id;
+    ids.vendor = (await c.post('/api/v1/vendors', { name: 'Existing vendor' })).json.id;
+    ids.group = (await c.post('/api/v1/groups', { name: 'Existing group', kind: 'permission' })).json.id;
+    ids.umgroup = (await c.post('/api/v1/groups', { name: 'User admins', kind: 'user_management' })).json.id;
+    ids.grant = (await c.post('/api/v1/grants', { subjectType: 'group', subjectId: ids.group, targetType: 'site', target: ids.site })).json.id;
+    assert.ok(Object.values(ids).every(Boolean), JSON.stringify(ids));
+  });
+  after(async () => {
+    await t?.stop();
+  });
+
+  it('has a row for every write route', () => {
+    const writes = t.gw.rules.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.url}`);
+    assert.deepEqual(writes.filter((w) => !(w in TABLE)), [], 'write routes without bad-input cases');
+  });
+
+  it('answers every bad payload with a 4xx problem and a useful message, never a 500', async () => {
+    const failures: string[] = [];
+    const check = async (label: string, method: string, url: string, body: unknown, status: number, detail: RegExp, headers: Record<string, string> = {}) => {
+      const r = await c.request(method, url, body, headers);
+      const ok = r.status === status && r.headers['content-type']?.toString().startsWith('application/problem+json') && detail.test(String(r.json?.detail ?? ''));
+      if (!ok) failures.push(`${label}: got ${r.status} ${r.text.slice(0, 300)}`);
+    };
+    const ownerOf: Record<string, string> = { sites: 'site', zones: 'zone', assets: 'asset', users: 'user', vendors: 'vendor', groups: 'group', grants: 'grant' };
+    for (const rule of t.gw.rules.filter((r) => r.method !== 'GET')) {
+      const key = `${rule.method} ${rule.url}`;
+      const entry = TABLE[key]!;
+      const kind = rule.url.split('/')[3]!;
+      const real = rule.url.replace(':id', ids[ownerOf[kind]!]!).replace(':userId', ids.user!);
+      const hasBody = rule.method !== 'DELETE' && key !== 'POST /api/v1/assets/import';
+      for (const [i, cs] of entry.cases.entries()) await check(`${key} case ${i}`, rule.method, real, fill(cs.body), cs.status, cs.detail);
+      if (rule.url.includes(':id')) {
+        await check(`${key} malformed id`, rule.method, rule.url.replace(':id', 'not-a-uuid').replace(':userId', ids.user!), hasBody ? fill(entry.valid) : undefined, 400, /must be an id/);
+        await check(`${key} unknown id`, rule.method, rule.url.replace(':id', '00000000-0000-4000-8000-000000000000').replace(':userId', ids.user!), hasBody ? fill(entry.valid) : undefined, 404, /does not exist/);
+      }
+      if (hasBody && rule.url !== '/api/v1/auth/logout') {
+        await check(`${key} broken JSON`, rule.method, real, '{"name": ', 400, /not valid JSON/, { 'content-type': 'application/json' });
+        await check(`${key} array body`, rule.method, real, [], 400, /invalid body/);
+        await check(`${key} unknown field`, rule.method, real, { ...(fill(entry.valid) as object), surprise: 1 }, 400, /unknown field\(s\): surprise/);
+        await check(`${key} wrong content type`, rule.method, real, '<xml/>', 415, /Content-Type/, { 'content-type': 'application/xml' });
+      }
+    }
+    // Import: not CSV, broken CSV, wrong header, oversize.
+    await check('import as JSON', 'POST', '/api/v1/assets/import', { rows: [] }, 400, /text\/csv/);
+    await check('import broken CSV', 'POST', '/api/v1/assets/import', 'name,site,host,access_methods\n"unterminated,x,y,z', 400, /not valid CSV/, { 'content-type': 'text/csv' });
+    await check('import wrong header', 'POST', '/api/v1/assets/import', 'nom,site\nx,y', 400, /missing required column\(s\): name, host, access_methods; unknown column\(s\): nom/, { 'content-type': 'text/csv' });
+    await check('import ragged row', 'POST', '/api/v1/assets/import', 'name,site,host,access_methods\na,b,c', 400, /not valid CSV/, { 'content-type': 'text/csv' });
+    await check('import empty', 'POST', '/api/v1/assets/import', 'name,site,host,access_methods\n', 400, /no assets/, { 'content-type': 'text/csv' });
+    await check('import too large', 'POST', '/api/v1/assets/import', `name,site,host,access_methods\n${'a,b,c,d\n'.repeat(800_000)}`, 413, /too large/, { 'content-type': 'text/csv' });
+    // Query strings are validated too.
+    await check('bad filter value', 'GET', '/api/v1/assets?state=deleted', undefined, 400, /state/);
+    await check('unknown filter', 'GET', '/api/v1/assets?color=red', undefined, 400, /unknown field\(s\): color/);
+    await check('bad cursor', 'GET', '/api/v1/sites?cursor=%%%', undefined, 400, /cursor/);
+    await check('limit too high', 'GET', '/api/v1/users?limit=100000', undefined, 400, /limit/);
+    await check('unknown endpoint', 'GET', '/api/v1/nothing-here', undefined, 404, /no such endpoint/);
+    assert.deepEqual(failures, []);
+    const health = await c.get('/healthz');
+    assert.equal(health.status, 200, 'the gateway is still healthy');
+  });
+});
