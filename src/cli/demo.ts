@@ -1,1 +1,78 @@
-export async function runDemo(_c: unknown): Promise<void> { throw new Error("todo"); }
+import { resolve } from 'node:path';
+import { DEFAULT_LAB_PORTS, describeTargets, type LabTarget, startLab } from '../../lab/index.js';
+import { cliActor } from '../server/audit/log.js';
+import type { Config } from '../server/config.js';
+import type { Ctx } from '../server/context.js';
+import { createAsset, findAssetByName } from '../server/inventory/assets.js';
+import { createSite, findSiteByName } from '../server/inventory/sites.js';
+import { createZone, findZoneByName } from '../server/inventory/zones.js';
+import { startGateway } from '../server/main.js';
+import { printBanner } from './main.js';
+
+const SITE = 'Demo Plant';
+const ZONES = [
+  { name: 'Control (L1)', purdueLevel: 1, targetSecurityLevel: 3 },
+  { name: 'Supervisory (L2)', purdueLevel: 2, targetSecurityLevel: 2 },
+  { name: 'Operations (L3)', purdueLevel: 3, targetSecurityLevel: 2 },
+];
+
+/** Seeds "Demo Plant" with one asset per lab target (idempotent: existing names are kept). */
+export async function seedDemo(ctx: Ctx, targets: LabTarget[]): Promise<string[]> {
+  const created: string[] = [];
+  const site =
+    (await findSiteByName(ctx.db, SITE)) ??
+    (await createSite(ctx, { name: SITE, description: 'Real local targets of the Portcullis demo lab (127.0.0.1)', timezone: 'UTC', streamQuality: 'medium', maxConnections: 10 }));
+  const zoneIds = new Map<number, string>();
+  for (const z of ZONES) {
+    const existing = await findZoneByName(ctx.db, site.id, z.name);
+    zoneIds.set(z.purdueLevel, existing?.id ?? (await createZone(ctx, { siteId: site.id, description: '', ...z })).id);
+  }
+  for (const t of targets) {
+    if (await findAssetByName(ctx.db, t.name)) continue;
+    await createAsset(ctx, {
+      name: t.name,
+      siteId: site.id,
+      zoneId: zoneIds.get(t.purdueLevel) ?? null,
+      host: t.host,
+      accessMethods: [{ protocol: t.protocol, port: t.port, options: {} }],
+      tags: ['demo', t.protocol],
+      safetyCritical: false,
+      loginTimes: null,
+      vendor: '',
+      model: '',
+      firmware: '',
+      description: t.description,
+      state: 'active',
+    });
+    created.push(t.name);
+  }
+  return created;
+}
+
+/** `portcullis demo`: the lab's real targets, the gateway, and the seeded Demo Plant. */
+export async function runDemo(config: Config): Promise<void> {
+  const lab = await startLab({ dataDir: resolve(config.dataDir), ports: DEFAULT_LAB_PORTS, log: (m) => process.stderr.write(`lab: ${m}\n`) });
+  let gw: Awaited<ReturnType<typeof startGateway>> | undefined;
+  try {
+    gw = await startGateway(config);
+    await seedDemo({ db: gw.database.db, actor: cliActor() }, lab.targets);
+  } catch (err) {
+    await gw?.close().catch(() => {});
+    await lab.stop();
+    throw err;
+  }
+  printBanner(gw.url, gw.bootstrap, [
+    '',
+    '  Demo lab targets (site "Demo Plant"):',
+    ...describeTargets(lab.targets).split('\n').map((l) => `    ${l}`),
+    `  Lab credentials: ${resolve(config.dataDir, 'lab', 'credentials.json')} (0600)`,
+    '  Stop with Ctrl-C.',
+  ]);
+  const stop = async () => {
+    await gw?.close().catch(() => {});
+    await lab.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
