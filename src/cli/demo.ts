@@ -7,7 +7,7 @@ import { createAsset, findAssetByName } from '../server/inventory/assets.js';
 import { createSite, findSiteByName } from '../server/inventory/sites.js';
 import { createZone, findZoneByName } from '../server/inventory/zones.js';
 import { startGateway } from '../server/main.js';
-import { printBanner } from './main.js';
+import { printBanner } from './banner.js';
 
 const SITE = 'Demo Plant';
 const ZONES = [

@@ -6,6 +6,7 @@ import { migrateToLatest } from '../server/db/migrate.js';
 import { DomainError } from '../server/errors.js';
 import { createUser, findUserRowByUsername, resetPassword, ROLES, type Role } from '../server/identity/users.js';
 import { startGateway } from '../server/main.js';
+import { printBanner } from './banner.js';
 import { checkTools, doctorReport } from './doctor.js';
 
 const HELP = `portcullis - secure remote access gateway for OT networks
@@ -39,15 +40,6 @@ async function withDb<T>(config: Config, fn: (db: ReturnType<typeof openDatabase
   } finally {
     await database.close();
   }
-}
-
-export function printBanner(url: string, bootstrap: { username: string; oneTimePassword?: string | undefined }, extra: string[] = []): void {
-  const lines = [``, `  Portcullis is running: ${url}`];
-  if (bootstrap.oneTimePassword) {
-    lines.push(`  First administrator:   ${bootstrap.username}`, `  One-time password:     ${bootstrap.oneTimePassword}   (change it at first login)`);
-  }
-  lines.push(...extra, ``);
-  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 async function serve(config: Config): Promise<void> {
