@@ -32,10 +32,10 @@ function flag(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-async function withDb<T>(config: Config, fn: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
+async function withDb<T>(config: Config, fn: (db: ReturnType<typeof openDatabase>) => Promise<T>, opts = { migrate: true }): Promise<T> {
   const database = openDatabase(config);
   try {
-    await migrateToLatest(database.db);
+    if (opts.migrate) await migrateToLatest(database.db);
     return await fn(database);
   } finally {
     await database.close();
@@ -74,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
         const r = await migrateToLatest(d.db);
         console.log(`database ${d.describe}: at ${r.current ?? '(none)'}${r.applied.length ? `, applied ${r.applied.join(', ')}` : ', nothing to apply'}`);
         return 0;
-      });
+      }, { migrate: false });
     case 'admin': {
       const username = rest[0];
       if (!username || (sub !== 'create' && sub !== 'reset-password')) {
