@@ -2,6 +2,7 @@ import { lazy } from 'react';
 import { Navigate, Route, Routes } from 'react-router-dom';
 import { LoginPage } from './auth/LoginPage';
 import { RequireAuth } from './auth/RequireAuth';
+import { StaffOnly } from './auth/StaffOnly';
 import { AppLayout } from './layout/AppLayout';
 import { NotFoundPage } from './layout/NotFoundPage';
 
@@ -24,10 +25,10 @@ export function App() {
       >
         <Route index element={<DashboardPage />} />
         <Route path="dashboard" element={<Navigate to="/" replace />} />
-        <Route path="sites" element={<SitesPage />} />
-        <Route path="sites/:siteId" element={<SiteDetailPage />} />
-        <Route path="assets" element={<AssetsPage />} />
-        <Route path="users" element={<UsersPage />} />
+        <Route path="sites" element={<StaffOnly><SitesPage /></StaffOnly>} />
+        <Route path="sites/:siteId" element={<StaffOnly><SiteDetailPage /></StaffOnly>} />
+        <Route path="assets" element={<StaffOnly><AssetsPage /></StaffOnly>} />
+        <Route path="users" element={<StaffOnly><UsersPage /></StaffOnly>} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

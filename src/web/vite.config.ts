@@ -21,13 +21,21 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     sourcemap: false,
     chunkSizeWarningLimit: 800,
+    rolldownOptions: {
+      output: {
+        // Libraries change rarely: one long-cached vendor file, the pages load on demand.
+        codeSplitting: { groups: [{ name: 'vendor', test: /node_modules/ }] },
+      },
+    },
   },
   server: {
     host: '127.0.0.1',
     port: 5173,
     strictPort: true,
+    // Only the gateway's paths: /api/*.ts are this app's own modules (src/web/api) in dev.
     proxy: {
-      '/api': { target: gateway, changeOrigin: true, secure: false, ws: true },
+      '/api/v1': { target: gateway, changeOrigin: true, secure: false, ws: true },
+      '/api/docs': { target: gateway, changeOrigin: true, secure: false },
     },
   },
   preview: { host: '127.0.0.1', port: 4173 },

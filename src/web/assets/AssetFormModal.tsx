@@ -491,6 +491,11 @@ export function AssetFormModal({ opened, asset, defaultSiteId, onClose, onSaved 
           )}
 
           <Group justify="flex-end" mt="xs">
+            {(save.error || (submitted && invalid)) && (
+              <Text size="sm" c="red" mr="auto" role="status">
+                {save.error ? 'Not saved: see the messages above.' : 'Fix the highlighted fields.'}
+              </Text>
+            )}
             <Button variant="default" onClick={onClose}>
               Cancel
             </Button>

@@ -131,7 +131,7 @@ export function AssetsPage() {
             data={siteOptions}
             value={f.siteId || null}
             onChange={(v) => set({ siteId: v, zoneId: null })}
-            w={200}
+            w={180}
             data-testid="filter-site"
           />
           {f.siteId && (
@@ -146,17 +146,17 @@ export function AssetsPage() {
               data-testid="filter-zone"
             />
           )}
-          <FilterText label="Name" placeholder="Asset name" value={f.name} onChange={(v) => set({ name: v })} w={170} data-testid="filter-name" />
-          <FilterText label="Host / IP" placeholder="10.10.3." value={f.host} onChange={(v) => set({ host: v })} w={150} data-testid="filter-host" />
+          <FilterText label="Name" placeholder="Asset name" value={f.name} onChange={(v) => set({ name: v })} w={160} data-testid="filter-name" />
+          <FilterText label="Host / IP" placeholder="10.10.3." value={f.host} onChange={(v) => set({ host: v })} w={140} data-testid="filter-host" />
           <FilterText
             label="Reachable by user"
             placeholder="username"
             value={f.username}
             onChange={(v) => set({ username: v })}
-            w={170}
+            w={160}
             data-testid="filter-username"
           />
-          <FilterText label="Tag" placeholder="tag" value={f.tag} onChange={(v) => set({ tag: v })} w={130} data-testid="filter-tag" />
+          <FilterText label="Tag" placeholder="tag" value={f.tag} onChange={(v) => set({ tag: v })} w={120} data-testid="filter-tag" />
           <Select
             label="Protocol"
             placeholder="Any"
@@ -164,11 +164,11 @@ export function AssetsPage() {
             data={PROTOCOL_OPTIONS}
             value={f.protocol || null}
             onChange={(v) => set({ protocol: v })}
-            w={140}
+            w={130}
             data-testid="filter-protocol"
           />
           <Checkbox
-            label="Safety-critical only"
+            label="Safety-critical"
             checked={f.safetyCritical === 'true'}
             onChange={(e) => set({ safetyCritical: e.currentTarget.checked ? 'true' : null })}
             mb={8}

@@ -90,6 +90,12 @@ export function useMe(): Me {
   return state.me;
 }
 
+/** Administrators change inventory and users; Operators see them read-only. */
 export function useIsAdmin(): boolean {
   return useMe().role === 'Administrator';
+}
+
+export function useIsStaff(): boolean {
+  const role = useMe().role;
+  return role === 'Administrator' || role === 'Operator';
 }

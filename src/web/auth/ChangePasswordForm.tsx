@@ -41,6 +41,8 @@ export function ChangePasswordForm({ forced = false, onDone }: { forced?: boolea
   const username = state.status === 'authenticated' ? state.me.username : '';
   const form = (
     <form onSubmit={submit} noValidate data-testid="change-password-form">
+      {/* For password managers: which account this new password belongs to. */}
+      <input type="text" name="username" autoComplete="username" value={username} readOnly hidden />
       <Stack>
         {forced && (
           <Alert color="yellow" variant="light" icon={<IconKey />} title="Choose your own password">

@@ -13,7 +13,7 @@ import { FullPageLoader } from './RequireAuth';
 function useReturnTo(): string {
   const location = useLocation();
   const from = (location.state as { from?: string } | null)?.from;
-  return from && from.startsWith('/') && !from.startsWith('//') && !from.startsWith('/login') ? from : '/';
+  return from?.startsWith('/') && !from.startsWith('//') && !from.startsWith('/login') ? from : '/';
 }
 
 export function LoginPage() {

@@ -21,3 +21,12 @@ export function FullPageLoader() {
     </Center>
   );
 }
+
+/** Placeholder while a lazily loaded page arrives. */
+export function PageLoader() {
+  return (
+    <Center h={240}>
+      <Loader size="sm" />
+    </Center>
+  );
+}

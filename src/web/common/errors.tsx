@@ -58,8 +58,8 @@ export function ProblemAlert({ error, inlinePaths = [], title, onClose }: Proble
       {detail && detail !== (title ?? problem?.title) && <Text size="sm">{detail}</Text>}
       {listed.length > 0 && (
         <List size="sm" mt={detail ? 'xs' : 0} spacing={2} data-testid="problem-errors">
-          {listed.slice(0, 200).map((e, i) => (
-            <List.Item key={`${e.path}-${e.row ?? ''}-${i}`}>{formatFieldError(e)}</List.Item>
+          {listed.slice(0, 200).map((e) => (
+            <List.Item key={`${e.path}|${e.row ?? ''}|${e.column ?? ''}|${e.message}`}>{formatFieldError(e)}</List.Item>
           ))}
           {listed.length > 200 && <List.Item>… and {listed.length - 200} more</List.Item>}
         </List>

@@ -1,6 +1,6 @@
 import { CloseButton, TextInput, type TextInputProps } from '@mantine/core';
 import { useDebouncedCallback } from '@mantine/hooks';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { IconSearch } from './icons';
 
@@ -10,19 +10,20 @@ import { IconSearch } from './icons';
  */
 export function useUrlFilters<K extends string>(keys: readonly K[], defaults: Partial<Record<K, string>> = {}) {
   const [params, setParams] = useSearchParams();
+  // Keys and defaults are fixed per page: keep the first ones.
+  const cfg = useRef({ keys, defaults }).current;
   const values = useMemo(() => {
     const out = {} as Record<K, string>;
-    for (const k of keys) out[k] = params.get(k) ?? defaults[k] ?? '';
+    for (const k of cfg.keys) out[k] = params.get(k) ?? cfg.defaults[k] ?? '';
     return out;
-    // biome-ignore lint/correctness/useExhaustiveDependencies: keys/defaults are static per page
-  }, [params]);
+  }, [params, cfg]);
   const set = useCallback(
     (patch: Partial<Record<K, string | null>>) => {
       setParams(
         (prev) => {
           const next = new URLSearchParams(prev);
           for (const [k, v] of Object.entries(patch) as [K, string | null | undefined][]) {
-            if (v === null || v === undefined || v === '' || v === defaults[k]) next.delete(k);
+            if (v === null || v === undefined || v === '' || v === cfg.defaults[k]) next.delete(k);
             else next.set(k, v);
           }
           return next;
@@ -30,8 +31,7 @@ export function useUrlFilters<K extends string>(keys: readonly K[], defaults: Pa
         { replace: true },
       );
     },
-    // biome-ignore lint/correctness/useExhaustiveDependencies: defaults are static per page
-    [setParams],
+    [setParams, cfg],
   );
   const active = keys.some((k) => values[k] !== (defaults[k] ?? ''));
   return { values, set, active };

@@ -1,10 +1,10 @@
-import type { SVGProps } from 'react';
+import type { ReactNode, SVGProps } from 'react';
 
 /** A handful of stroke icons (24x24 grid), drawn here so the console needs no icon package or CDN. */
-type IconProps = SVGProps<SVGSVGElement> & { size?: number | string };
+export type IconProps = SVGProps<SVGSVGElement> & { size?: number | string };
 
-function icon(paths: React.ReactNode, displayName: string) {
-  const Icon = ({ size = 18, ...rest }: IconProps) => (
+function Svg({ size = 18, children, ...rest }: IconProps & { children: ReactNode }) {
+  return (
     <svg
       xmlns="http://www.w3.org/2000/svg"
       width={size}
@@ -19,155 +19,142 @@ function icon(paths: React.ReactNode, displayName: string) {
       focusable="false"
       {...rest}
     >
-      {paths}
+      {children}
     </svg>
   );
-  Icon.displayName = displayName;
-  return Icon;
 }
 
-export const IconGate = icon(
-  <>
+export const IconGate = (p: IconProps) => (
+  <Svg {...p}>
     <path d="M4 4h16" />
     <path d="M4 4v16M20 4v16M9.33 4v16M14.67 4v16" />
     <path d="M4 10h16M4 16h16" />
-  </>,
-  'IconGate',
+  </Svg>
 );
-export const IconDashboard = icon(
-  <>
+export const IconDashboard = (p: IconProps) => (
+  <Svg {...p}>
     <rect x="3" y="3" width="7" height="9" rx="1" />
     <rect x="14" y="3" width="7" height="5" rx="1" />
     <rect x="14" y="12" width="7" height="9" rx="1" />
     <rect x="3" y="16" width="7" height="5" rx="1" />
-  </>,
-  'IconDashboard',
+  </Svg>
 );
-export const IconFactory = icon(
-  <>
+export const IconFactory = (p: IconProps) => (
+  <Svg {...p}>
     <path d="M3 21h18" />
     <path d="M4 21V10l5 3V10l5 3V10l5 3v8" />
     <path d="M18 13V4h2v9" />
-  </>,
-  'IconFactory',
+  </Svg>
 );
-export const IconServer = icon(
-  <>
+export const IconServer = (p: IconProps) => (
+  <Svg {...p}>
     <rect x="3" y="4" width="18" height="7" rx="2" />
     <rect x="3" y="13" width="18" height="7" rx="2" />
     <path d="M7 7.5h.01M7 16.5h.01M11 7.5h6M11 16.5h6" />
-  </>,
-  'IconServer',
+  </Svg>
 );
-export const IconUsers = icon(
-  <>
+export const IconUsers = (p: IconProps) => (
+  <Svg {...p}>
     <circle cx="9" cy="8" r="3.5" />
     <path d="M2.5 20c0-3.6 2.9-6 6.5-6s6.5 2.4 6.5 6" />
     <path d="M16 4.5a3.5 3.5 0 0 1 0 7M18 14.3c2.1.7 3.5 2.9 3.5 5.7" />
-  </>,
-  'IconUsers',
+  </Svg>
 );
-export const IconLogout = icon(
-  <>
+export const IconLogout = (p: IconProps) => (
+  <Svg {...p}>
     <path d="M14 8V5a2 2 0 0 0-2-2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h7a2 2 0 0 0 2-2v-3" />
     <path d="M9 12h12M18 9l3 3-3 3" />
-  </>,
-  'IconLogout',
+  </Svg>
 );
-export const IconPlus = icon(<path d="M12 5v14M5 12h14" />, 'IconPlus');
-export const IconDownload = icon(
-  <>
+export const IconPlus = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M12 5v14M5 12h14" />
+  </Svg>
+);
+export const IconDownload = (p: IconProps) => (
+  <Svg {...p}>
     <path d="M4 17v2a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-2" />
     <path d="M7 11l5 5 5-5M12 4v12" />
-  </>,
-  'IconDownload',
+  </Svg>
 );
-export const IconUpload = icon(
-  <>
+export const IconUpload = (p: IconProps) => (
+  <Svg {...p}>
     <path d="M4 17v2a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-2" />
     <path d="M7 9l5-5 5 5M12 4v12" />
-  </>,
-  'IconUpload',
+  </Svg>
 );
-export const IconEdit = icon(
-  <>
+export const IconEdit = (p: IconProps) => (
+  <Svg {...p}>
     <path d="M4 20h4L18.5 9.5a2.83 2.83 0 0 0-4-4L4 16v4" />
     <path d="M13.5 6.5l4 4" />
-  </>,
-  'IconEdit',
+  </Svg>
 );
-export const IconTrash = icon(
-  <>
+export const IconTrash = (p: IconProps) => (
+  <Svg {...p}>
     <path d="M4 7h16M10 11v6M14 11v6" />
     <path d="M5 7l1 12a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2l1-12M9 7V4a1 1 0 0 1 1-1h4a1 1 0 0 1 1 1v3" />
-  </>,
-  'IconTrash',
+  </Svg>
 );
-export const IconSearch = icon(
-  <>
+export const IconSearch = (p: IconProps) => (
+  <Svg {...p}>
     <circle cx="10" cy="10" r="7" />
     <path d="M21 21l-6-6" />
-  </>,
-  'IconSearch',
+  </Svg>
 );
-export const IconAlert = icon(
-  <>
+export const IconAlert = (p: IconProps) => (
+  <Svg {...p}>
     <path d="M12 9v4M12 17h.01" />
     <path d="M10.3 3.9L2.4 17.5A2 2 0 0 0 4.1 20.5h15.8a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z" />
-  </>,
-  'IconAlert',
+  </Svg>
 );
-export const IconCheck = icon(<path d="M5 12l5 5L20 7" />, 'IconCheck');
-export const IconCopy = icon(
-  <>
+export const IconCheck = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M5 12l5 5L20 7" />
+  </Svg>
+);
+export const IconCopy = (p: IconProps) => (
+  <Svg {...p}>
     <rect x="8" y="8" width="12" height="12" rx="2" />
     <path d="M16 8V6a2 2 0 0 0-2-2H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h2" />
-  </>,
-  'IconCopy',
+  </Svg>
 );
-export const IconDots = icon(
-  <>
+export const IconDots = (p: IconProps) => (
+  <Svg {...p}>
     <circle cx="5" cy="12" r="1" />
     <circle cx="12" cy="12" r="1" />
     <circle cx="19" cy="12" r="1" />
-  </>,
-  'IconDots',
+  </Svg>
 );
-export const IconKey = icon(
-  <>
+export const IconKey = (p: IconProps) => (
+  <Svg {...p}>
     <circle cx="8" cy="15" r="4" />
     <path d="M10.85 12.15L19 4M18 5l2 2M15 8l2 2" />
-  </>,
-  'IconKey',
+  </Svg>
 );
-export const IconBan = icon(
-  <>
+export const IconBan = (p: IconProps) => (
+  <Svg {...p}>
     <circle cx="12" cy="12" r="9" />
     <path d="M5.7 5.7l12.6 12.6" />
-  </>,
-  'IconBan',
+  </Svg>
 );
-export const IconShield = icon(
-  <>
+export const IconShield = (p: IconProps) => (
+  <Svg {...p}>
     <path d="M12 3l8 3v6c0 5-3.5 8.5-8 9-4.5-.5-8-4-8-9V6l8-3z" />
-  </>,
-  'IconShield',
+  </Svg>
 );
-export const IconLayers = icon(
-  <>
+export const IconLayers = (p: IconProps) => (
+  <Svg {...p}>
     <path d="M12 4L3 8.5l9 4.5 9-4.5L12 4z" />
     <path d="M3 12.5l9 4.5 9-4.5M3 16.5l9 4.5 9-4.5" />
-  </>,
-  'IconLayers',
+  </Svg>
 );
-export const IconBolt = icon(<path d="M13 3L5 14h6l-1 7 8-11h-6l1-7z" />, 'IconBolt');
-export const IconX = icon(<path d="M6 6l12 12M18 6L6 18" />, 'IconX');
-export const IconArrowLeft = icon(<path d="M19 12H5M11 6l-6 6 6 6" />, 'IconArrowLeft');
-export const IconRefresh = icon(
-  <>
-    <path d="M20 11A8 8 0 0 0 5.3 7M4 4v4h4" />
-    <path d="M4 13a8 8 0 0 0 14.7 4M20 20v-4h-4" />
-  </>,
-  'IconRefresh',
+export const IconArrowLeft = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M19 12H5M11 6l-6 6 6 6" />
+  </Svg>
 );
-export const IconPlayerPlay = icon(<path d="M7 4v16l13-8L7 4z" />, 'IconPlayerPlay');
+export const IconPlayerPlay = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M7 4v16l13-8L7 4z" />
+  </Svg>
+);

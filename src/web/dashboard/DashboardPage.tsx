@@ -3,7 +3,8 @@ import type { ComponentType } from 'react';
 import { Link } from 'react-router-dom';
 import { errorMessage } from '../api/client';
 import { useCount } from '../api/hooks';
-import { useIsAdmin, useMe } from '../auth/AuthProvider';
+import { useIsAdmin, useIsStaff, useMe } from '../auth/AuthProvider';
+import { MyAssets } from './MyAssets';
 import { IconAlert, IconFactory, IconServer, IconShield, IconUpload, IconUsers } from '../common/icons';
 import { PageHeader } from '../common/ui';
 
@@ -50,13 +51,17 @@ function Stat({ label, hint, to, icon: Icon, color, count, testId }: StatProps) 
 }
 
 export function DashboardPage() {
+  return useIsStaff() ? <StaffDashboard /> : <MyAssets />;
+}
+
+function StaffDashboard() {
   const me = useMe();
   const admin = useIsAdmin();
   const sites = useCount('sites');
   const active = useCount('assets', { state: 'active' });
   const imported = useCount('assets', { state: 'imported' });
   const critical = useCount('assets', { state: 'active', safetyCritical: 'true' });
-  const users = useCount('users', {}, { enabled: admin });
+  const users = useCount('users');
 
   const noSites = sites.data?.count === 0;
   const pendingImports = (imported.data?.count ?? 0) > 0;
@@ -64,7 +69,7 @@ export function DashboardPage() {
   return (
     <>
       <PageHeader title="Dashboard" description={`Welcome, ${me.displayName || me.username}. Inventory at a glance.`} />
-      <SimpleGrid cols={{ base: 1, xs: 2, lg: admin ? 5 : 4 }} spacing="md">
+      <SimpleGrid cols={{ base: 1, xs: 2, lg: 5 }} spacing="md">
         <Stat label="Sites" hint="Plants and locations" to="/sites" icon={IconFactory} color="portcullis" count={sites} testId="stat-sites" />
         <Stat label="Assets" hint="Active, reachable through the gateway" to="/assets" icon={IconServer} color="teal" count={active} testId="stat-assets" />
         <Stat
@@ -85,7 +90,7 @@ export function DashboardPage() {
           count={critical}
           testId="stat-critical"
         />
-        {admin && <Stat label="Users" hint="Local and directory accounts" to="/users" icon={IconUsers} color="grape" count={users} testId="stat-users" />}
+        <Stat label="Users" hint="Local and directory accounts" to="/users" icon={IconUsers} color="grape" count={users} testId="stat-users" />
       </SimpleGrid>
 
       {(noSites || pendingImports) && (

@@ -4,7 +4,7 @@ import { type ComponentType, Suspense, useState } from 'react';
 import { Link, Outlet, useLocation } from 'react-router-dom';
 import { useAuth, useMe } from '../auth/AuthProvider';
 import { ChangePasswordForm } from '../auth/ChangePasswordForm';
-import { FullPageLoader } from '../auth/RequireAuth';
+import { PageLoader } from '../auth/RequireAuth';
 import { IconDashboard, IconFactory, IconGate, IconKey, IconLogout, IconServer, IconUsers } from '../common/icons';
 import type { Role } from '../api/types';
 
@@ -16,11 +16,14 @@ interface NavItem {
   testId: string;
 }
 
+/** Inventory and users are staff areas (the gateway answers 403 to Clients there). */
+const STAFF: Role[] = ['Administrator', 'Operator'];
+
 const NAV: NavItem[] = [
   { to: '/', label: 'Dashboard', icon: IconDashboard, testId: 'nav-dashboard' },
-  { to: '/sites', label: 'Sites', icon: IconFactory, testId: 'nav-sites' },
-  { to: '/assets', label: 'Assets', icon: IconServer, testId: 'nav-assets' },
-  { to: '/users', label: 'Users', icon: IconUsers, roles: ['Administrator'], testId: 'nav-users' },
+  { to: '/sites', label: 'Sites', icon: IconFactory, roles: STAFF, testId: 'nav-sites' },
+  { to: '/assets', label: 'Assets', icon: IconServer, roles: STAFF, testId: 'nav-assets' },
+  { to: '/users', label: 'Users', icon: IconUsers, roles: STAFF, testId: 'nav-users' },
 ];
 
 const ROLE_COLOR: Record<Role, string> = { Administrator: 'red', Operator: 'blue', Client: 'gray' };
@@ -128,7 +131,7 @@ export function AppLayout() {
       </AppShell.Navbar>
 
       <AppShell.Main bg="var(--mantine-color-gray-0)">
-        <Suspense fallback={<FullPageLoader />}>
+        <Suspense fallback={<PageLoader />}>
           <Outlet />
         </Suspense>
       </AppShell.Main>

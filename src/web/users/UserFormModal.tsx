@@ -1,8 +1,8 @@
-import { Button, Group, Input, Modal, SegmentedControl, Select, SimpleGrid, Stack, Switch, Text, TextInput } from '@mantine/core';
+import { Anchor, Button, Group, Input, Modal, SegmentedControl, Select, SimpleGrid, Stack, Switch, Text, TextInput } from '@mantine/core';
 import { type FormEvent, useEffect, useState } from 'react';
-import { api } from '../api/client';
+import { api, errorMessage } from '../api/client';
 import { useApiMutation, useVendors } from '../api/hooks';
-import { type Affiliation, ROLES, type Role, type User, type UserCreated, type UserInput } from '../api/types';
+import { type Affiliation, ROLES, type Role, type User, type UserCreated, type UserInput, type Vendor } from '../api/types';
 import { fieldErrors, ProblemAlert } from '../common/errors';
 import { toDateInput } from '../common/format';
 
@@ -157,6 +157,7 @@ export function UserFormModal({ opened, user, onClose, onCreated }: Props) {
             />
           </Input.Wrapper>
           {affiliation === 'vendor' && (
+            <Stack gap={4}>
             <Select
               label="Vendor"
               required
@@ -169,6 +170,8 @@ export function UserFormModal({ opened, user, onClose, onCreated }: Props) {
               error={fe.get('/vendorId') ?? show(problems.vendor)}
               data-testid="user-vendor"
             />
+            <NewVendor onCreated={(v) => setVendorId(v.id)} />
+            </Stack>
           )}
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
             <TextInput
@@ -196,6 +199,11 @@ export function UserFormModal({ opened, user, onClose, onCreated }: Props) {
             </Text>
           )}
           <Group justify="flex-end">
+            {(save.error || (submitted && invalid)) && (
+              <Text size="sm" c="red" mr="auto" role="status">
+                {save.error ? 'Not saved: see the messages above.' : 'Fix the highlighted fields.'}
+              </Text>
+            )}
             <Button variant="default" onClick={onClose}>
               Cancel
             </Button>
@@ -206,5 +214,54 @@ export function UserFormModal({ opened, user, onClose, onCreated }: Props) {
         </Stack>
       </form>
     </Modal>
+  );
+}
+
+/** Inline "new vendor company" for the vendor select (name only; details via the API). */
+function NewVendor({ onCreated }: { onCreated: (v: Vendor) => void }) {
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState('');
+  const create = useApiMutation((n: string) => api.post<Vendor>('/vendors', { name: n }), ['vendors']);
+  if (!open)
+    return (
+      <Anchor component="button" type="button" size="xs" onClick={() => setOpen(true)} style={{ alignSelf: 'flex-start' }} data-testid="new-vendor">
+        + New vendor company
+      </Anchor>
+    );
+  const submit = () => {
+    if (!name.trim()) return;
+    create.mutate(name.trim(), {
+      onSuccess: (v) => {
+        onCreated(v);
+        setName('');
+        setOpen(false);
+      },
+    });
+  };
+  return (
+    <Group gap="xs" align="flex-start" wrap="nowrap">
+      <TextInput
+        size="xs"
+        placeholder="Vendor company name"
+        aria-label="Vendor company name"
+        value={name}
+        onChange={(e) => setName(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') {
+            e.preventDefault();
+            submit();
+          }
+        }}
+        error={create.error ? (fieldErrors(create.error).get('/name') ?? errorMessage(create.error)) : undefined}
+        style={{ flex: 1 }}
+        data-testid="new-vendor-name"
+      />
+      <Button size="xs" onClick={submit} loading={create.isPending} disabled={!name.trim()}>
+        Add
+      </Button>
+      <Button size="xs" variant="subtle" color="gray" onClick={() => setOpen(false)}>
+        Cancel
+      </Button>
+    </Group>
   );
 }

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { api } from '../api/client';
 import { csvHref, useApiMutation, useList } from '../api/hooks';
 import { ROLES, type Role, USER_STATUSES, type User, type UserStatus } from '../api/types';
-import { useMe } from '../auth/AuthProvider';
+import { useIsAdmin, useMe } from '../auth/AuthProvider';
 import { ProblemAlert } from '../common/errors';
 import { FilterText, useUrlFilters } from '../common/filters';
 import { formatDate, formatDateTime, isPast } from '../common/format';
@@ -18,6 +18,7 @@ type Pending = { kind: 'delete' | 'reset'; user: User } | null;
 
 export function UsersPage() {
   const me = useMe();
+  const admin = useIsAdmin();
   const { values: f, set } = useUrlFilters(['username', 'role', 'status', 'affiliation'] as const);
   const list = useList<User>('users', f);
   const [form, setForm] = useState<{ user: User | null } | null>(null);
@@ -50,9 +51,11 @@ export function UsersPage() {
         actions={
           <>
             <CsvButton href={csvHref('users', f)} />
-            <Button leftSection={<IconPlus size={16} />} onClick={() => setForm({ user: null })} data-testid="new-user">
-              New user
-            </Button>
+            {admin && (
+              <Button leftSection={<IconPlus size={16} />} onClick={() => setForm({ user: null })} data-testid="new-user">
+                New user
+              </Button>
+            )}
           </>
         }
       />
@@ -92,23 +95,23 @@ export function UsersPage() {
       {setStatus.error ? <ProblemAlert error={setStatus.error} title="Status not changed" onClose={() => setStatus.reset()} /> : null}
 
       <div className="pc-table-wrap" style={{ marginTop: setStatus.error ? 'var(--mantine-spacing-md)' : undefined }}>
-        <Table.ScrollContainer minWidth={1050}>
+        <Table.ScrollContainer minWidth={1100}>
           <Table data-testid="users-table">
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>User</Table.Th>
                 <Table.Th>Email</Table.Th>
-                <Table.Th>Role</Table.Th>
+                <Table.Th miw={140}>Role</Table.Th>
                 <Table.Th>Affiliation</Table.Th>
                 <Table.Th>Status</Table.Th>
                 <Table.Th>TOTP</Table.Th>
                 <Table.Th>Expires</Table.Th>
                 <Table.Th>Last sign-in</Table.Th>
-                <Table.Th w={60} />
+                {admin && <Table.Th w={60} />}
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
-              <TableStatus colSpan={9} loading={list.isPending} error={list.error} empty={list.items.length === 0} emptyText={filtered ? 'No user matches the filters.' : 'No users.'} />
+              <TableStatus colSpan={admin ? 9 : 8} loading={list.isPending} error={list.error} empty={list.items.length === 0} emptyText={filtered ? 'No user matches the filters.' : 'No users.'} />
               {list.items.map((u) => {
                 const self = u.id === me.id;
                 const busy = setStatus.isPending && setStatus.variables?.user.id === u.id;
@@ -140,7 +143,7 @@ export function UsersPage() {
                       <Text size="sm">{u.email || '—'}</Text>
                     </Table.Td>
                     <Table.Td>
-                      <Badge variant="light" color={ROLE_COLOR[u.role] ?? 'gray'}>
+                      <Badge variant="light" color={ROLE_COLOR[u.role] ?? 'gray'} tt="none" style={{ overflow: 'visible' }}>
                         {u.role}
                       </Badge>
                     </Table.Td>
@@ -172,10 +175,11 @@ export function UsersPage() {
                       </Text>
                     </Table.Td>
                     <Table.Td>
-                      <Text size="sm" c="dimmed">
+                      <Text size="sm" c="dimmed" style={{ whiteSpace: 'nowrap' }}>
                         {u.lastLoginAt ? formatDateTime(u.lastLoginAt) : 'never'}
                       </Text>
                     </Table.Td>
+                    {admin && (
                     <Table.Td>
                       <Menu position="bottom-end" withArrow shadow="md" width={210}>
                         <Menu.Target>
@@ -229,6 +233,7 @@ export function UsersPage() {
                         </Menu.Dropdown>
                       </Menu>
                     </Table.Td>
+                    )}
                   </Table.Tr>
                 );
               })}

@@ -1,0 +1,268 @@
+/**
+ * End-to-end test of the console (React SPA) against a real gateway over HTTPS, driven by the
+ * Debian chromium through playwright-core: first sign-in with the one-time password, forced
+ * password change, a site and an asset created through the UI, the CSV export, the CSV import with
+ * row errors and activation, and the way back to the login page when the session is gone.
+ *
+ * Run: node --import tsx --test test/e2e/console.test.ts
+ * The console is (re)built into dist/web first when it is missing or older than src/web
+ * (set PORTCULLIS_E2E_SKIP_BUILD=1 to skip). PORTCULLIS_E2E_SCREENSHOTS=<dir> keeps the screenshots.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CHROMIUM = process.env.PORTCULLIS_CHROMIUM ?? '/usr/bin/chromium';
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds the console unless dist/web is newer than every file under src/web. */
+function ensureConsoleBuilt(): void {
+  if (process.env.PORTCULLIS_E2E_SKIP_BUILD === '1') return;
+  const index = join(repo, 'dist/web/index.html');
+  if (existsSync(index) && statSync(index).mtimeMs >= newestMtime(join(repo, 'src/web'))) return;
+  execFileSync(process.execPath, [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'src/web/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: repo,
+    stdio: 'inherit',
+  });
+}
+
+let gw: TestGateway;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const shots = process.env.PORTCULLIS_E2E_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'portcullis-e2e-'));
+const problems: string[] = [];
+
+const run = Date.now().toString(36);
+const siteName = `E2E Plant ${run}`;
+const assetName = `PLC-E2E-${run}`;
+const newPassword = `E2e-Console-${run}-Passw0rd!`;
+
+/** Picks an option of a Mantine Select (a combobox whose options render in a portal). */
+async function choose(testId: string, option: string): Promise<void> {
+  await page.getByTestId(testId).click();
+  await page.getByRole('option', { name: option, exact: true }).click();
+}
+
+async function apiFromPage<T = unknown>(path: string): Promise<{ status: number; type: string; body: T }> {
+  return page.evaluate(async (p) => {
+    const r = await fetch(p, { credentials: 'same-origin' });
+    const type = r.headers.get('content-type') ?? '';
+    const body = type.includes('json') ? await r.json() : await r.text();
+    return { status: r.status, type, body };
+  }, path) as Promise<{ status: number; type: string; body: T }>;
+}
+
+before(async () => {
+  ensureConsoleBuilt();
+  gw = await startGateway();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  context.setDefaultTimeout(15_000);
+  page = await context.newPage();
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    const text = msg.text();
+    // Chrome logs every non-2xx fetch; the expected ones (session probe 401, the bad login 401,
+    // the rejected import 422) are not problems. A CSP violation ("Refused to ...") always is.
+    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|422)/.test(text)) problems.push(`console: ${text}`);
+  });
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  await browser?.close().catch(() => {});
+  await gw?.stop();
+});
+
+test('console: first sign-in, sites, assets, CSV, import, session end', async (t) => {
+  await t.test('a wrong password is refused with a clear message', async () => {
+    await page.goto(gw.url);
+    await page.waitForURL(/\/login$/);
+    await page.getByTestId('login-username').fill(gw.admin.username);
+    await page.getByTestId('login-password').fill('not-the-password');
+    await page.getByTestId('login-submit').click();
+    const err = page.getByTestId('login-error');
+    await err.waitFor();
+    assert.match((await err.textContent()) ?? '', /sign-in failed/i);
+  });
+
+  await t.test('the one-time password forces a password change first', async () => {
+    await page.getByTestId('login-password').fill(gw.admin.password);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('change-password-form').waitFor();
+    // Nothing else is reachable before the change: the app sends us back here.
+    await page.goto(`${gw.url}/assets`);
+    await page.getByTestId('change-password-form').waitFor();
+    await page.getByTestId('current-password').fill(gw.admin.password);
+    await page.getByTestId('new-password').fill(newPassword);
+    await page.getByTestId('repeat-password').fill(newPassword);
+    await page.getByTestId('change-password-submit').click();
+    // Back where we wanted to go, signed in.
+    await page.getByTestId('new-asset').waitFor();
+    assert.match(new URL(page.url()).pathname, /^\/assets$/);
+    await page.getByTestId('user-menu').waitFor();
+  });
+
+  await t.test('the dashboard shows the inventory counts', async () => {
+    await page.getByTestId('nav-dashboard').click();
+    await page.getByTestId('stat-sites-value').waitFor();
+    assert.equal((await page.getByTestId('stat-sites-value').textContent())?.trim(), '0');
+    assert.equal((await page.getByTestId('stat-users-value').textContent())?.trim(), '1');
+  });
+
+  await t.test('a site is created through the Sites page', async () => {
+    await page.getByTestId('nav-sites').click();
+    await page.getByTestId('new-site').click();
+    await page.getByTestId('site-name').fill(siteName);
+    await page.getByTestId('site-description').fill('Created by the console end-to-end test');
+    await page.getByTestId('site-save').click();
+    await page.getByTestId('site-form').waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: siteName, exact: true }).waitFor();
+  });
+
+  await t.test('an asset is created through the Assets page', async () => {
+    await page.getByTestId('nav-assets').click();
+    await page.getByTestId('new-asset').click();
+    await page.getByTestId('asset-form').waitFor();
+    await page.getByTestId('asset-name').fill(assetName);
+    await page.getByTestId('asset-host').fill('10.20.30.40');
+    await choose('asset-site', siteName);
+    await choose('asset-purdue-level', 'Level 1 – Basic control (PLC, RTU, safety)');
+    await choose('access-protocol-0', 'SSH');
+    await page.getByTestId('access-port-0').fill('22');
+    await page.getByTestId('asset-tags').fill('line3, plc');
+    await page.getByTestId('asset-safety-critical').check();
+    await page.getByTestId('asset-vendor').fill('Siemens');
+    await page.getByTestId('asset-model').fill('S7-1500');
+    await page.getByTestId('asset-firmware').fill('V2.9.4');
+    await page.getByTestId('asset-description').fill('Line 3 main PLC');
+    await page.getByTestId('asset-save').click();
+    await page.getByTestId('asset-form').waitFor({ state: 'detached' });
+
+    const row = page.locator(`[data-testid="asset-row"][data-asset-name="${assetName}"]`);
+    await row.waitFor();
+    const text = (await row.textContent()) ?? '';
+    assert.match(text, /10\.20\.30\.40/);
+    assert.match(text, /SSH 22/);
+    assert.match(text, new RegExp(siteName));
+
+    // The gateway has it, seen through the page's own session cookie.
+    const res = await apiFromPage<{ items: { name: string; host: string; purdueLevel: number; safetyCritical: boolean; tags: string[]; accessMethods: { protocol: string; port: number }[] }[] }>(
+      `/api/v1/assets?name=${encodeURIComponent(assetName)}`,
+    );
+    assert.equal(res.status, 200);
+    assert.equal(res.body.items.length, 1);
+    const [a] = res.body.items;
+    assert.ok(a);
+    assert.equal(a.name, assetName);
+    assert.equal(a.host, '10.20.30.40');
+    assert.equal(a.purdueLevel, 1);
+    assert.equal(a.safetyCritical, true);
+    assert.deepEqual([...a.tags].sort(), ['line3', 'plc']);
+    assert.deepEqual(
+      a.accessMethods.map((m) => [m.protocol, m.port]),
+      [['ssh', 22]],
+    );
+  });
+
+  await t.test('the CSV button exports the filtered list as text/csv', async () => {
+    await page.getByTestId('filter-name').fill(assetName);
+    await page.waitForFunction(
+      (name) => (document.querySelector('[data-testid="csv-button"]') as HTMLAnchorElement | null)?.href.includes(encodeURIComponent(name)),
+      assetName,
+    );
+    const href = (await page.getByTestId('csv-button').getAttribute('href')) ?? '';
+    assert.ok(href.startsWith('/api/v1/assets?'), `CSV link: ${href}`);
+    assert.match(href, /format=csv/);
+    const res = await apiFromPage<string>(href);
+    assert.equal(res.status, 200);
+    assert.match(res.type, /^text\/csv/);
+    assert.ok(res.body.includes(assetName), 'the CSV names the asset');
+
+    // And the button itself downloads it.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('csv-button').click()]);
+    const file = await download.path();
+    assert.ok(readFileSync(file, 'utf8').includes(assetName));
+    await page.getByRole('button', { name: 'Clear Name' }).click();
+  });
+
+  await t.test('a CSV import with bad rows names each row and column; a good one can be activated', async () => {
+    await page.getByTestId('tab-imported').click();
+    await page.getByTestId('import-csv').click();
+    const header = 'name,site,zone,purdue_level,host,access_methods,tags,safety_critical,vendor,model,firmware,description\n';
+    const bad = `${header}HMI-E2E-${run},${siteName},,2,10.20.30.50,vnc:5900,,no,,,,\nBAD-E2E-${run},No Such Site,,2,10.20.30.51,carrier-pigeon:1,,no,,,,\n`;
+    await page.locator('[data-testid="import-form"] input[type="file"]').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
+    await page.getByTestId('import-submit').click();
+    const errors = page.getByTestId('problem-errors');
+    await errors.waitFor();
+    const listed = (await errors.textContent()) ?? '';
+    assert.match(listed, /row \d+, column \w+:/, listed);
+
+    const good = `${header}HMI-E2E-${run},${siteName},,2,10.20.30.50,vnc:5900;rdp:3389,line3;hmi,no,Siemens,TP1500,,Operator panel\n`;
+    await page.locator('[data-testid="import-form"] input[type="file"]').setInputFiles({ name: 'good.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
+    await page.getByTestId('import-submit').click();
+    await page.getByTestId('import-form').waitFor({ state: 'detached' });
+    await page.getByTestId('assets-notice').waitFor();
+    const row = page.locator(`[data-testid="asset-row"][data-asset-name="HMI-E2E-${run}"]`);
+    await row.waitFor();
+    // The freshly imported rows come preselected; activate them.
+    await page.getByRole('button', { name: /Activate 1 selected/ }).click();
+    await row.waitFor({ state: 'detached' });
+    await page.getByTestId('tab-active').click();
+    await page.locator(`[data-testid="asset-row"][data-asset-name="HMI-E2E-${run}"]`).waitFor();
+  });
+
+  await t.test('screenshot of the Assets page', async () => {
+    mkdirSync(shots, { recursive: true });
+    await page.getByTestId('asset-row').first().waitFor();
+    await page.mouse.move(0, 0);
+    const file = join(shots, 'assets.png');
+    await page.screenshot({ path: file, fullPage: true });
+    await page.getByTestId('new-asset').click();
+    await page.getByTestId('asset-form').waitFor();
+    await page.waitForTimeout(400); // let the modal finish fading in
+    await page.screenshot({ path: join(shots, 'asset-form.png') });
+    await page.keyboard.press('Escape');
+    await page.getByTestId('asset-form').waitFor({ state: 'detached' });
+    t.diagnostic(`screenshots in ${shots}`);
+  });
+
+  await t.test('a 401 anywhere returns to the login page', async () => {
+    await context.clearCookies();
+    // The Users list has not been loaded yet, so opening it must ask the gateway (and get 401).
+    await page.getByTestId('nav-users').click();
+    await page.waitForURL(/\/login$/);
+    await page.getByTestId('session-expired').waitFor();
+    // Signing in again lands on the page we were sent away from.
+    await page.getByTestId('login-username').fill(gw.admin.username);
+    await page.getByTestId('login-password').fill(newPassword);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('new-user').waitFor();
+    assert.equal(new URL(page.url()).pathname, '/users');
+    await page.locator('[data-testid="user-row"][data-username="admin"]').waitFor();
+  });
+
+  await t.test('no script errors and no CSP violations', () => {
+    assert.deepEqual(problems, []);
+  });
+});
