@@ -114,6 +114,28 @@ describe('authentication and the public surface', () => {
     assert.equal((await c.get('/api/v1/me/assets')).status, 401);
   });
 
+  it('expires a vendor account at its expiry date: status expired, sessions gone, audited', async () => {
+    const admin = await adminClient(t);
+    const vendor = await admin.post('/api/v1/vendors', { name: 'Short Contract GmbH', contractEnd: '2030-06-30' });
+    const u = await admin.post('/api/v1/users', { username: 'short.term', role: 'Client', affiliation: 'vendor', vendorId: vendor.json.id, password: 'Contractor-passphrase-5', mustChangePassword: false });
+    assert.equal(u.json.user.expiresAt, '2030-06-30T23:59:59.000Z', 'defaults to the contract end');
+    const c = t.client();
+    assert.equal((await c.login('short.term', 'Contractor-passphrase-5')).status, 200);
+    // The contract ended: the admin moves the expiry into the past (as the clock would).
+    await t.gw.database.db.updateTable('users').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', u.json.user.id).execute();
+    const r = await t.client().login('short.term', 'Contractor-passphrase-5');
+    assert.equal(r.status, 401);
+    assert.match(r.json.detail, /expired/);
+    assert.equal((await c.get('/api/v1/me/assets')).status, 401, 'the open session ended with the account');
+    assert.equal((await admin.get(`/api/v1/users/${u.json.user.id}`)).json.status, 'expired');
+    const ev = await admin.get('/api/v1/audit?action=user.expire');
+    assert.equal(ev.json.items[0].target.name, 'short.term');
+    const again = await admin.patch(`/api/v1/users/${u.json.user.id}`, { status: 'active' });
+    assert.equal(again.status, 400);
+    assert.match(again.json.detail, /expiry date has passed/);
+    assert.equal((await admin.patch(`/api/v1/users/${u.json.user.id}`, { status: 'active', expiresAt: '2031-01-01' })).status, 200);
+  });
+
   it('serves metrics to admins and the OpenAPI document to signed-in users', async () => {
     const admin = await adminClient(t);
     const m = await admin.get('/metrics');
