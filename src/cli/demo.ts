@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { DEFAULT_LAB_PORTS, describeTargets, type LabTarget, startLab } from '../../lab/index.js';
 import { cliActor } from '../server/audit/log.js';
@@ -51,6 +52,8 @@ export async function seedDemo(ctx: Ctx, targets: LabTarget[]): Promise<string[]
 
 /** `portcullis demo`: the lab's real targets, the gateway, and the seeded Demo Plant. */
 export async function runDemo(config: Config): Promise<void> {
+  // Refuse before the lab starts: a second demo on the same data dir would take over the first's lab.
+  await assertPortFree(config.host, config.port);
   const lab = await startLab({ dataDir: resolve(config.dataDir), ports: DEFAULT_LAB_PORTS, log: (m) => process.stderr.write(`lab: ${m}\n`) });
   let gw: Awaited<ReturnType<typeof startGateway>> | undefined;
   try {
@@ -75,4 +78,12 @@ export async function runDemo(config: Config): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+function assertPortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolvePromise()));
+  });
 }

@@ -137,7 +137,9 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err) => {
-    if (err instanceof ConfigError || err instanceof DomainError) console.error(`portcullis: ${err.message}`);
+    const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+    if (e?.code === 'EADDRINUSE') console.error(`portcullis: ${e.address}:${e.port} is already in use (is another gateway running?). Stop it or set PORTCULLIS_PORT.`);
+    else if (err instanceof ConfigError || err instanceof DomainError) console.error(`portcullis: ${err.message}`);
     else console.error('portcullis: failed:', err instanceof Error ? err.stack : err);
     process.exit(1);
   },
