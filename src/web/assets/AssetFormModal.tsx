@@ -1,23 +1,22 @@
 import {
   ActionIcon,
   Button,
+  type ButtonProps,
   Checkbox,
   Chip,
   Divider,
   Group,
   Input,
-  Modal,
   NumberInput,
   Select,
   SimpleGrid,
   Stack,
   Switch,
   Text,
-  Textarea,
   TextInput,
   Tooltip,
 } from '@mantine/core';
-import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { type ComponentPropsWithoutRef, type FormEvent, useEffect, useRef, useState } from 'react';
 import { api } from '../api/client';
 import { useAllSites, useApiMutation, useSiteZones } from '../api/hooks';
 import {
@@ -34,6 +33,7 @@ import {
   purdueLabel,
 } from '../api/types';
 import { fieldErrors, ProblemAlert } from '../common/errors';
+import { DescriptionField, FormFooter, FormModal, NameField } from '../common/forms';
 import { IconPlus, IconShield, IconTrash } from '../common/icons';
 import { PURDUE_OPTIONS } from '../sites/ZoneFormModal';
 
@@ -169,6 +169,9 @@ export function AssetFormModal({ opened, asset, defaultSiteId, onClose, onSaved 
     );
   }
 
+  const newWindow = (): WindowRow => ({ key: nextKey(), days: [...WORKDAYS], start: '07:00', end: '17:00' });
+  const setWindow = (i: number, patch: Partial<WindowRow>) => setWindows((rows) => rows.map((r, j) => (j === i ? { ...r, ...patch } : r)));
+
   function body(): AssetInput {
     const b: AssetInput = {
       name: name.trim(),
@@ -208,303 +211,255 @@ export function AssetFormModal({ opened, asset, defaultSiteId, onClose, onSaved 
   const zoneOptions = (zones.data?.items ?? []).map((z) => ({ value: z.id, label: `${z.name} (${purdueLabel(z.purdueLevel).split(' – ')[0]})` }));
 
   return (
-    <Modal
+    <FormModal
       opened={opened}
       onClose={onClose}
-      title={<Text fw={600}>{asset ? `Edit asset ${asset.name}` : 'New asset'}</Text>}
+      title={asset ? `Edit asset ${asset.name}` : 'New asset'}
       size="xl"
-      centered
       closeOnClickOutside={false}
+      testId="asset-form"
+      onSubmit={submit}
+      gap="sm"
     >
-      <form onSubmit={submit} noValidate data-testid="asset-form">
-        <Stack gap="sm">
-          <ProblemAlert error={save.error} inlinePaths={INLINE} title={asset ? 'Asset not saved' : 'Asset not created'} />
-          {sites.data && sites.data.items.length === 0 && (
-            <Text size="sm" c="red">
-              There are no sites yet. Create a site first.
-            </Text>
-          )}
-          <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <TextInput
-              label="Name"
-              description="Unique, e.g. PLC-Line3-01"
-              required
-              data-autofocus
-              value={name}
-              onChange={(e) => setName(e.currentTarget.value)}
-              error={fe.get('/name') ?? show(problems.name)}
-              maxLength={128}
-              data-testid="asset-name"
-            />
-            <TextInput
-              label="Host"
-              description="IP address or DNS name as seen from the gateway or relay"
-              required
-              value={host}
-              onChange={(e) => setHost(e.currentTarget.value)}
-              error={fe.get('/host') ?? show(problems.host)}
-              maxLength={253}
-              spellCheck={false}
-              data-testid="asset-host"
-            />
-          </SimpleGrid>
-          <SimpleGrid cols={{ base: 1, sm: 3 }}>
-            <Select
-              label="Site"
-              required
-              searchable
-              allowDeselect={false}
-              data={siteOptions}
-              value={siteId}
-              onChange={(v) => {
-                if (v !== siteId) setZoneId(null);
-                setSiteId(v);
+      <ProblemAlert error={save.error} inlinePaths={INLINE} title={asset ? 'Asset not saved' : 'Asset not created'} />
+      {sites.data && sites.data.items.length === 0 && (
+        <Text size="sm" c="red">
+          There are no sites yet. Create a site first.
+        </Text>
+      )}
+      <SimpleGrid cols={{ base: 1, sm: 2 }}>
+        <NameField description="Unique, e.g. PLC-Line3-01" value={name} onChange={setName} error={fe.get('/name') ?? show(problems.name)} testId="asset-name" />
+        <TextInput
+          label="Host"
+          description="IP address or DNS name as seen from the gateway or relay"
+          required
+          value={host}
+          onChange={(e) => setHost(e.currentTarget.value)}
+          error={fe.get('/host') ?? show(problems.host)}
+          maxLength={253}
+          spellCheck={false}
+          data-testid="asset-host"
+        />
+      </SimpleGrid>
+      <SimpleGrid cols={{ base: 1, sm: 3 }}>
+        <Select
+          label="Site"
+          required
+          searchable
+          allowDeselect={false}
+          data={siteOptions}
+          value={siteId}
+          onChange={(v) => {
+            if (v !== siteId) setZoneId(null);
+            setSiteId(v);
+          }}
+          placeholder={sites.isPending ? 'Loading…' : 'Choose a site'}
+          nothingFoundMessage="No such site"
+          error={fe.get('/siteId') ?? show(problems.site)}
+          data-testid="asset-site"
+        />
+        <Select
+          label="Zone"
+          description={siteId ? undefined : 'Choose a site first'}
+          clearable
+          searchable
+          disabled={!siteId}
+          data={zoneOptions}
+          value={zoneId}
+          onChange={setZoneId}
+          placeholder={siteId && zones.data?.items.length === 0 ? 'Site has no zones' : 'No zone'}
+          nothingFoundMessage="No such zone"
+          error={fe.get('/zoneId')}
+          data-testid="asset-zone"
+        />
+        <Select
+          label="Purdue level"
+          description={zone ? `Taken from zone ${zone.name}` : undefined}
+          required={!zoneId}
+          disabled={!!zoneId}
+          allowDeselect={false}
+          data={PURDUE_OPTIONS}
+          value={zone ? String(zone.purdueLevel) : level}
+          onChange={setLevel}
+          placeholder="Choose a level"
+          error={fe.get('/purdueLevel') ?? show(problems.level)}
+          comboboxProps={{ width: 340, position: 'bottom-end' }}
+          data-testid="asset-purdue-level"
+        />
+      </SimpleGrid>
+
+      <Input.Wrapper
+        label="Access methods"
+        required
+        description="How the gateway connects to the asset. Users never get a network path to it."
+        error={fe.get('/accessMethods') ?? show(problems.methods)}
+      >
+        <Stack gap={6} mt={6} data-testid="access-methods">
+          {methods.map((m, i) => (
+            <Group key={m.key} gap="xs" align="flex-start" wrap="nowrap" data-testid={`access-method-${i}`}>
+              <Select
+                aria-label={`Protocol ${i + 1}`}
+                allowDeselect={false}
+                data={PROTOCOL_OPTIONS}
+                value={m.protocol}
+                onChange={(v) => v && setMethod(i, { protocol: v as Protocol })}
+                error={methodError(i, 'protocol')}
+                w={170}
+                data-testid={`access-protocol-${i}`}
+              />
+              <NumberInput
+                aria-label={`Port ${i + 1}`}
+                placeholder={DEFAULT_PORTS[m.protocol] === null ? 'Port (required)' : `Port (${DEFAULT_PORTS[m.protocol]})`}
+                min={1}
+                max={65535}
+                allowDecimal={false}
+                allowNegative={false}
+                hideControls
+                value={m.port}
+                onChange={(v) => setMethod(i, { port: typeof v === 'number' ? v : v === '' ? '' : Number(v) })}
+                error={fe.get(`/accessMethods/${i}/port`) ?? show(problems.ports[i])}
+                w={150}
+                data-testid={`access-port-${i}`}
+              />
+              <Tooltip label="Remove access method" withArrow>
+                <ActionIcon
+                  variant="subtle"
+                  color="red"
+                  size="lg"
+                  aria-label={`Remove access method ${i + 1}`}
+                  onClick={() => setMethods((rows) => rows.filter((_, j) => j !== i))}
+                  disabled={methods.length === 1}
+                  data-testid={`access-remove-${i}`}
+                >
+                  <IconTrash size={17} />
+                </ActionIcon>
+              </Tooltip>
+            </Group>
+          ))}
+          <Group>
+            <AddRowButton
+              onClick={() => {
+                const used = new Set(methods.map((m) => m.protocol));
+                const protocol = PROTOCOLS.find((p) => !used.has(p)) ?? 'tcp';
+                setMethods((rows) => [...rows, { key: nextKey(), protocol, port: DEFAULT_PORTS[protocol] ?? '', options: {} }]);
               }}
-              placeholder={sites.isPending ? 'Loading…' : 'Choose a site'}
-              nothingFoundMessage="No such site"
-              error={fe.get('/siteId') ?? show(problems.site)}
-              data-testid="asset-site"
-            />
-            <Select
-              label="Zone"
-              description={siteId ? undefined : 'Choose a site first'}
-              clearable
-              searchable
-              disabled={!siteId}
-              data={zoneOptions}
-              value={zoneId}
-              onChange={setZoneId}
-              placeholder={siteId && zones.data?.items.length === 0 ? 'Site has no zones' : 'No zone'}
-              nothingFoundMessage="No such zone"
-              error={fe.get('/zoneId')}
-              data-testid="asset-zone"
-            />
-            <Select
-              label="Purdue level"
-              description={zone ? `Taken from zone ${zone.name}` : undefined}
-              required={!zoneId}
-              disabled={!!zoneId}
-              allowDeselect={false}
-              data={PURDUE_OPTIONS}
-              value={zone ? String(zone.purdueLevel) : level}
-              onChange={setLevel}
-              placeholder="Choose a level"
-              error={fe.get('/purdueLevel') ?? show(problems.level)}
-              comboboxProps={{ width: 340, position: 'bottom-end' }}
-              data-testid="asset-purdue-level"
-            />
-          </SimpleGrid>
-
-          <Input.Wrapper
-            label="Access methods"
-            required
-            description="How the gateway connects to the asset. Users never get a network path to it."
-            error={fe.get('/accessMethods') ?? show(problems.methods)}
-          >
-            <Stack gap={6} mt={6} data-testid="access-methods">
-              {methods.map((m, i) => (
-                <Group key={m.key} gap="xs" align="flex-start" wrap="nowrap" data-testid={`access-method-${i}`}>
-                  <Select
-                    aria-label={`Protocol ${i + 1}`}
-                    allowDeselect={false}
-                    data={PROTOCOL_OPTIONS}
-                    value={m.protocol}
-                    onChange={(v) => v && setMethod(i, { protocol: v as Protocol })}
-                    error={methodError(i, 'protocol')}
-                    w={170}
-                    data-testid={`access-protocol-${i}`}
-                  />
-                  <NumberInput
-                    aria-label={`Port ${i + 1}`}
-                    placeholder={DEFAULT_PORTS[m.protocol] === null ? 'Port (required)' : `Port (${DEFAULT_PORTS[m.protocol]})`}
-                    min={1}
-                    max={65535}
-                    allowDecimal={false}
-                    allowNegative={false}
-                    hideControls
-                    value={m.port}
-                    onChange={(v) => setMethod(i, { port: typeof v === 'number' ? v : v === '' ? '' : Number(v) })}
-                    error={fe.get(`/accessMethods/${i}/port`) ?? show(problems.ports[i])}
-                    w={150}
-                    data-testid={`access-port-${i}`}
-                  />
-                  <Tooltip label="Remove access method" withArrow>
-                    <ActionIcon
-                      variant="subtle"
-                      color="red"
-                      size="lg"
-                      aria-label={`Remove access method ${i + 1}`}
-                      onClick={() => setMethods((rows) => rows.filter((_, j) => j !== i))}
-                      disabled={methods.length === 1}
-                      data-testid={`access-remove-${i}`}
-                    >
-                      <IconTrash size={17} />
-                    </ActionIcon>
-                  </Tooltip>
-                </Group>
-              ))}
-              <Group>
-                <Button
-                  variant="subtle"
-                  size="xs"
-                  leftSection={<IconPlus size={14} />}
-                  onClick={() => {
-                    const used = new Set(methods.map((m) => m.protocol));
-                    const protocol = PROTOCOLS.find((p) => !used.has(p)) ?? 'tcp';
-                    setMethods((rows) => [...rows, { key: nextKey(), protocol, port: DEFAULT_PORTS[protocol] ?? '', options: {} }]);
-                  }}
-                  disabled={methods.length >= 16}
-                  data-testid="access-add"
-                >
-                  Add access method
-                </Button>
-              </Group>
-            </Stack>
-          </Input.Wrapper>
-
-          <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <TextInput
-              label="Tags"
-              description="Comma separated, e.g. line3, siemens, s7"
-              value={tags}
-              onChange={(e) => setTags(e.currentTarget.value)}
-              error={fe.get('/tags') ?? [...fe.entries()].find(([p]) => p.startsWith('/tags/'))?.[1]}
-              data-testid="asset-tags"
-            />
-            <Checkbox
-              mt={{ base: 0, sm: 30 }}
-              label={
-                <Group gap={6}>
-                  <IconShield size={15} />
-                  Safety-critical
-                </Group>
-              }
-              description="Safety instrumented systems and assets whose misuse can hurt people or plant"
-              checked={safetyCritical}
-              onChange={(e) => setSafetyCritical(e.currentTarget.checked)}
-              color="red"
-              data-testid="asset-safety-critical"
-            />
-          </SimpleGrid>
-          <SimpleGrid cols={{ base: 1, sm: 3 }}>
-            <TextInput label="Vendor" value={vendor} onChange={(e) => setVendor(e.currentTarget.value)} error={fe.get('/vendor')} maxLength={128} data-testid="asset-vendor" />
-            <TextInput label="Model" value={model} onChange={(e) => setModel(e.currentTarget.value)} error={fe.get('/model')} maxLength={128} data-testid="asset-model" />
-            <TextInput
-              label="Firmware"
-              value={firmware}
-              onChange={(e) => setFirmware(e.currentTarget.value)}
-              error={fe.get('/firmware')}
-              maxLength={128}
-              data-testid="asset-firmware"
-            />
-          </SimpleGrid>
-          <Textarea
-            label="Description"
-            autosize
-            minRows={2}
-            maxRows={5}
-            value={description}
-            onChange={(e) => setDescription(e.currentTarget.value)}
-            error={fe.get('/description')}
-            data-testid="asset-description"
-          />
-
-          <Divider />
-          <Switch
-            label="Restrict logins to time windows"
-            description="Outside these windows (site time zone) nobody can open a session to this asset"
-            checked={restrictTimes}
-            onChange={(e) => {
-              const on = e.currentTarget.checked;
-              setRestrictTimes(on);
-              if (on && windows.length === 0) setWindows([{ key: nextKey(), days: [...WORKDAYS], start: '07:00', end: '17:00' }]);
-            }}
-            data-testid="asset-restrict-times"
-          />
-          {restrictTimes && (
-            <Stack gap={6} data-testid="login-windows">
-              {fe.get('/loginTimes') && (
-                <Text size="xs" c="red">
-                  {fe.get('/loginTimes')}
-                </Text>
-              )}
-              {windows.map((w, i) => (
-                <Group key={w.key} gap="xs" wrap="wrap" align="center">
-                  <Chip.Group multiple value={w.days} onChange={(v) => setWindows((rows) => rows.map((r, j) => (j === i ? { ...r, days: v as Day[] } : r)))}>
-                    <Group gap={4}>
-                      {DAYS.map((d) => (
-                        <Chip key={d} value={d} size="xs" variant="outline">
-                          {DAY_LABEL[d]}
-                        </Chip>
-                      ))}
-                    </Group>
-                  </Chip.Group>
-                  <TextInput
-                    type="time"
-                    aria-label={`Window ${i + 1} start`}
-                    value={w.start}
-                    onChange={(e) => {
-                      const v = e.currentTarget.value;
-                      setWindows((rows) => rows.map((r, j) => (j === i ? { ...r, start: v } : r)));
-                    }}
-                    w={110}
-                    size="xs"
-                  />
-                  <Text size="xs">to</Text>
-                  <TextInput
-                    type="time"
-                    aria-label={`Window ${i + 1} end`}
-                    value={w.end}
-                    onChange={(e) => {
-                      const v = e.currentTarget.value;
-                      setWindows((rows) => rows.map((r, j) => (j === i ? { ...r, end: v } : r)));
-                    }}
-                    w={110}
-                    size="xs"
-                  />
-                  <ActionIcon variant="subtle" color="red" aria-label={`Remove window ${i + 1}`} onClick={() => setWindows((rows) => rows.filter((_, j) => j !== i))}>
-                    <IconTrash size={15} />
-                  </ActionIcon>
-                  {(show(problems.windows[i]) ?? [...fe.entries()].find(([p]) => p.startsWith(`/loginTimes/${i}`))?.[1]) && (
-                    <Text size="xs" c="red">
-                      {show(problems.windows[i]) ?? [...fe.entries()].find(([p]) => p.startsWith(`/loginTimes/${i}`))?.[1]}
-                    </Text>
-                  )}
-                </Group>
-              ))}
-              <Group>
-                <Button
-                  variant="subtle"
-                  size="xs"
-                  leftSection={<IconPlus size={14} />}
-                  onClick={() => setWindows((rows) => [...rows, { key: nextKey(), days: [...WORKDAYS], start: '07:00', end: '17:00' }])}
-                >
-                  Add window
-                </Button>
-                {windows.length === 0 && (
-                  <Text size="xs" c="dimmed">
-                    No windows: logins are not restricted.
-                  </Text>
-                )}
-              </Group>
-            </Stack>
-          )}
-
-          <Group justify="flex-end" mt="xs">
-            {(save.error || (submitted && invalid)) && (
-              <Text size="sm" c="red" mr="auto" role="status">
-                {save.error ? 'Not saved: see the messages above.' : 'Fix the highlighted fields.'}
-              </Text>
-            )}
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending} data-testid="asset-save">
-              {asset ? 'Save changes' : 'Create asset'}
-            </Button>
+              disabled={methods.length >= 16}
+              data-testid="access-add"
+            >
+              Add access method
+            </AddRowButton>
           </Group>
         </Stack>
-      </form>
-    </Modal>
+      </Input.Wrapper>
+
+      <SimpleGrid cols={{ base: 1, sm: 2 }}>
+        <TextInput
+          label="Tags"
+          description="Comma separated, e.g. line3, siemens, s7"
+          value={tags}
+          onChange={(e) => setTags(e.currentTarget.value)}
+          error={fe.get('/tags') ?? [...fe.entries()].find(([p]) => p.startsWith('/tags/'))?.[1]}
+          data-testid="asset-tags"
+        />
+        <Checkbox
+          mt={{ base: 0, sm: 30 }}
+          label={
+            <Group gap={6}>
+              <IconShield size={15} />
+              Safety-critical
+            </Group>
+          }
+          description="Safety instrumented systems and assets whose misuse can hurt people or plant"
+          checked={safetyCritical}
+          onChange={(e) => setSafetyCritical(e.currentTarget.checked)}
+          color="red"
+          data-testid="asset-safety-critical"
+        />
+      </SimpleGrid>
+      <SimpleGrid cols={{ base: 1, sm: 3 }}>
+        <TextInput label="Vendor" value={vendor} onChange={(e) => setVendor(e.currentTarget.value)} error={fe.get('/vendor')} maxLength={128} data-testid="asset-vendor" />
+        <TextInput label="Model" value={model} onChange={(e) => setModel(e.currentTarget.value)} error={fe.get('/model')} maxLength={128} data-testid="asset-model" />
+        <TextInput
+          label="Firmware"
+          value={firmware}
+          onChange={(e) => setFirmware(e.currentTarget.value)}
+          error={fe.get('/firmware')}
+          maxLength={128}
+          data-testid="asset-firmware"
+        />
+      </SimpleGrid>
+      <DescriptionField value={description} onChange={setDescription} error={fe.get('/description')} testId="asset-description" />
+
+      <Divider />
+      <Switch
+        label="Restrict logins to time windows"
+        description="Outside these windows (site time zone) nobody can open a session to this asset"
+        checked={restrictTimes}
+        onChange={(e) => {
+          const on = e.currentTarget.checked;
+          setRestrictTimes(on);
+          if (on && windows.length === 0) setWindows([newWindow()]);
+        }}
+        data-testid="asset-restrict-times"
+      />
+      {restrictTimes && (
+        <Stack gap={6} data-testid="login-windows">
+          {fe.get('/loginTimes') && (
+            <Text size="xs" c="red">
+              {fe.get('/loginTimes')}
+            </Text>
+          )}
+          {windows.map((w, i) => (
+            <Group key={w.key} gap="xs" wrap="wrap" align="center">
+              <Chip.Group multiple value={w.days} onChange={(v) => setWindow(i, { days: v as Day[] })}>
+                <Group gap={4}>
+                  {DAYS.map((d) => (
+                    <Chip key={d} value={d} size="xs" variant="outline">
+                      {DAY_LABEL[d]}
+                    </Chip>
+                  ))}
+                </Group>
+              </Chip.Group>
+              <TimeField label={`Window ${i + 1} start`} value={w.start} onChange={(start) => setWindow(i, { start })} />
+              <Text size="xs">to</Text>
+              <TimeField label={`Window ${i + 1} end`} value={w.end} onChange={(end) => setWindow(i, { end })} />
+              <ActionIcon variant="subtle" color="red" aria-label={`Remove window ${i + 1}`} onClick={() => setWindows((rows) => rows.filter((_, j) => j !== i))}>
+                <IconTrash size={15} />
+              </ActionIcon>
+              {(show(problems.windows[i]) ?? [...fe.entries()].find(([p]) => p.startsWith(`/loginTimes/${i}`))?.[1]) && (
+                <Text size="xs" c="red">
+                  {show(problems.windows[i]) ?? [...fe.entries()].find(([p]) => p.startsWith(`/loginTimes/${i}`))?.[1]}
+                </Text>
+              )}
+            </Group>
+          ))}
+          <Group>
+            <AddRowButton onClick={() => setWindows((rows) => [...rows, newWindow()])}>Add window</AddRowButton>
+            {windows.length === 0 && (
+              <Text size="xs" c="dimmed">
+                No windows: logins are not restricted.
+              </Text>
+            )}
+          </Group>
+        </Stack>
+      )}
+
+      <FormFooter
+        mt="xs"
+        feedback={{ error: save.error, invalid: submitted && invalid }}
+        onCancel={onClose}
+        saving={save.isPending}
+        submitTestId="asset-save"
+        submitLabel={asset ? 'Save changes' : 'Create asset'}
+      />
+    </FormModal>
   );
+}
+
+function TimeField({ label, value, onChange }: { label: string; value: string; onChange: (value: string) => void }) {
+  return <TextInput type="time" aria-label={label} value={value} onChange={(e) => onChange(e.currentTarget.value)} w={110} size="xs" />;
+}
+
+function AddRowButton(props: ButtonProps & ComponentPropsWithoutRef<'button'>) {
+  return <Button variant="subtle" size="xs" leftSection={<IconPlus size={14} />} {...props} />;
 }

@@ -1,14 +1,17 @@
-import { ActionIcon, Alert, Anchor, Badge, Button, Checkbox, Group, Paper, Select, Table, Tabs, Text, Tooltip } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, Checkbox, Group, Paper, Select, Table, Tabs, Text } from '@mantine/core';
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api/client';
 import { csvHref, useAllSites, useApiMutation, useCount, useList, useSiteZones } from '../api/hooks';
-import { type Asset, type ImportResult, PROTOCOL_LABELS, purdueLabel, purdueShort } from '../api/types';
+import { type Asset, type ImportResult, PROTOCOL_LABELS } from '../api/types';
 import { useIsAdmin } from '../auth/AuthProvider';
+import { AssetNameCell, HostCell, PurdueCell, SiteZoneCell } from '../common/assetCells';
 import { ProblemAlert } from '../common/errors';
 import { FilterText, useUrlFilters } from '../common/filters';
-import { IconCheck, IconEdit, IconPlayerPlay, IconPlus, IconShield, IconTrash, IconUpload } from '../common/icons';
-import { ConfirmModal, CsvButton, ListFooter, PageHeader, TableStatus } from '../common/ui';
+import { IconCheck, IconPlayerPlay, IconTrash, IconUpload } from '../common/icons';
+import { DataTable, DeleteAction, EditAction, ListFooter, listStatus, RowActions } from '../common/table';
+import { ConfirmModal, CsvButton, NewButton, PageHeader } from '../common/ui';
+import { useConfirmDelete } from '../common/useConfirmDelete';
 import { AssetFormModal, PROTOCOL_OPTIONS } from './AssetFormModal';
 import { ImportModal } from './ImportModal';
 
@@ -24,7 +27,6 @@ export function AssetsPage() {
   const zones = useSiteZones(f.siteId || null);
 
   const [form, setForm] = useState<{ asset: Asset | null } | null>(null);
-  const [deleting, setDeleting] = useState<Asset[] | null>(null);
   const [importOpen, setImportOpen] = useState(false);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [notice, setNotice] = useState<{ color: string; text: string } | null>(null);
@@ -33,6 +35,8 @@ export function AssetsPage() {
   const remove = useApiMutation(async (assets: Asset[]) => {
     for (const a of assets) await api.delete(`/assets/${a.id}`);
   }, ['assets']);
+  const del = useConfirmDelete(remove, () => setSelected(new Set()));
+  const deleting = del.target;
 
   const selectable = imported && admin;
   // Selection only counts for rows on screen (a refetch may have removed some).
@@ -87,9 +91,9 @@ export function AssetsPage() {
               </Button>
             )}
             {admin && (
-              <Button leftSection={<IconPlus size={16} />} onClick={() => setForm({ asset: null })} data-testid="new-asset">
+              <NewButton onClick={() => setForm({ asset: null })} data-testid="new-asset">
                 New asset
-              </Button>
+              </NewButton>
             )}
           </>
         }
@@ -211,10 +215,7 @@ export function AssetsPage() {
             color="red"
             leftSection={<IconTrash size={15} />}
             disabled={!someSelected}
-            onClick={() => {
-              remove.reset();
-              setDeleting(chosen);
-            }}
+            onClick={() => del.ask(chosen)}
             data-testid="delete-selected"
           >
             Discard selected
@@ -225,177 +226,115 @@ export function AssetsPage() {
         </Group>
       )}
 
-      <div className="pc-table-wrap">
-        <Table.ScrollContainer minWidth={1100}>
-          <Table data-testid="assets-table">
-            <Table.Thead>
-              <Table.Tr>
-                {selectable && (
-                  <Table.Th w={40}>
-                    <Checkbox
-                      aria-label="Select all shown"
-                      checked={allSelected}
-                      indeterminate={someSelected && !allSelected}
-                      onChange={() => setSelected(allSelected ? new Set() : new Set(list.items.map((a) => a.id)))}
-                      data-testid="select-all"
-                    />
-                  </Table.Th>
-                )}
-                <Table.Th>Name</Table.Th>
-                <Table.Th>Site / zone</Table.Th>
-                <Table.Th>Level</Table.Th>
-                <Table.Th>Host</Table.Th>
-                <Table.Th>Access</Table.Th>
-                <Table.Th>Tags</Table.Th>
-                <Table.Th>Vendor / model</Table.Th>
-                <Table.Th>Firmware</Table.Th>
-                {admin && <Table.Th w={90} />}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              <TableStatus
-                colSpan={cols}
-                loading={list.isPending}
-                error={list.error}
-                empty={list.items.length === 0}
-                emptyText={
-                  filtered
-                    ? 'No asset matches the filters.'
-                    : imported
-                      ? 'No imported assets waiting for review. Use "Import CSV" to bring in an inventory.'
-                      : 'No assets yet. Add one with "New asset", or import a CSV file in the Imported tab.'
-                }
-              />
-              {list.items.map((a) => (
-                <Table.Tr key={a.id} data-testid="asset-row" data-asset-name={a.name} bg={selected.has(a.id) ? 'var(--mantine-primary-color-light)' : undefined}>
-                  {selectable && (
-                    <Table.Td>
-                      <Checkbox aria-label={`Select ${a.name}`} checked={selected.has(a.id)} onChange={() => toggle(a.id)} />
-                    </Table.Td>
-                  )}
-                  <Table.Td>
-                    <Group gap={6} wrap="nowrap">
-                      <Text size="sm" fw={500}>
-                        {a.name}
-                      </Text>
-                      {a.safetyCritical && (
-                        <Tooltip label="Safety-critical" withArrow>
-                          <Badge color="red" variant="light" size="sm" leftSection={<IconShield size={11} />} aria-label="Safety-critical">
-                            SC
-                          </Badge>
-                        </Tooltip>
-                      )}
-                    </Group>
-                    {a.description && (
-                      <Text size="xs" c="dimmed" lineClamp={1} maw={260} title={a.description}>
-                        {a.description}
-                      </Text>
-                    )}
-                  </Table.Td>
-                  <Table.Td>
-                    <Anchor component={Link} to={`/sites/${a.siteId}`} size="sm">
-                      {a.siteName}
-                    </Anchor>
-                    <Text size="xs" c="dimmed">
-                      {a.zoneName ?? 'no zone'}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Tooltip label={purdueLabel(a.purdueLevel)} withArrow>
-                      <Badge variant="outline" color="gray" size="sm">
-                        {purdueShort(a.purdueLevel)}
-                      </Badge>
-                    </Tooltip>
-                  </Table.Td>
-                  <Table.Td>
-                    <span className="pc-mono">{a.host}</span>
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap={4}>
-                      {a.accessMethods.map((m) => (
-                        <Badge key={`${m.protocol}:${m.port}`} variant="light" size="sm" tt="none">
-                          {PROTOCOL_LABELS[m.protocol]?.replace(' tunnel', '') ?? m.protocol} {m.port}
-                        </Badge>
-                      ))}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap={4} maw={220}>
-                      {a.tags.map((t) => (
-                        <Badge
-                          key={t}
-                          variant="default"
-                          size="sm"
-                          tt="none"
-                          style={{ cursor: 'pointer' }}
-                          onClick={() => set({ tag: t })}
-                          title={`Show assets tagged ${t}`}
-                        >
-                          {t}
-                        </Badge>
-                      ))}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm">{[a.vendor, a.model].filter(Boolean).join(' ') || '—'}</Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm" c={a.firmware ? undefined : 'dimmed'}>
-                      {a.firmware || '—'}
-                    </Text>
-                  </Table.Td>
-                  {admin && (
-                    <Table.Td>
-                      <Group gap={4} justify="flex-end" wrap="nowrap">
-                        <Tooltip label="Edit" withArrow>
-                          <ActionIcon variant="subtle" color="gray" aria-label={`Edit ${a.name}`} onClick={() => setForm({ asset: a })}>
-                            <IconEdit size={17} />
-                          </ActionIcon>
-                        </Tooltip>
-                        <Tooltip label="Delete" withArrow>
-                          <ActionIcon
-                            variant="subtle"
-                            color="red"
-                            aria-label={`Delete ${a.name}`}
-                            onClick={() => {
-                              remove.reset();
-                              setDeleting([a]);
-                            }}
-                          >
-                            <IconTrash size={17} />
-                          </ActionIcon>
-                        </Tooltip>
-                      </Group>
-                    </Table.Td>
-                  )}
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      </div>
-      <ListFooter count={list.items.length} hasMore={!!list.hasNextPage} loadingMore={list.isFetchingNextPage} onMore={() => void list.fetchNextPage()} noun="asset" />
+      <DataTable
+        testId="assets-table"
+        minWidth={1100}
+        head={
+          <>
+            {selectable && (
+              <Table.Th w={40}>
+                <Checkbox
+                  aria-label="Select all shown"
+                  checked={allSelected}
+                  indeterminate={someSelected && !allSelected}
+                  onChange={() => setSelected(allSelected ? new Set() : new Set(list.items.map((a) => a.id)))}
+                  data-testid="select-all"
+                />
+              </Table.Th>
+            )}
+            <Table.Th>Name</Table.Th>
+            <Table.Th>Site / zone</Table.Th>
+            <Table.Th>Level</Table.Th>
+            <Table.Th>Host</Table.Th>
+            <Table.Th>Access</Table.Th>
+            <Table.Th>Tags</Table.Th>
+            <Table.Th>Vendor / model</Table.Th>
+            <Table.Th>Firmware</Table.Th>
+            {admin && <Table.Th w={90} />}
+          </>
+        }
+        status={listStatus(
+          list,
+          cols,
+          filtered
+            ? 'No asset matches the filters.'
+            : imported
+              ? 'No imported assets waiting for review. Use "Import CSV" to bring in an inventory.'
+              : 'No assets yet. Add one with "New asset", or import a CSV file in the Imported tab.',
+        )}
+      >
+        {list.items.map((a) => (
+          <Table.Tr key={a.id} data-testid="asset-row" data-asset-name={a.name} bg={selected.has(a.id) ? 'var(--mantine-primary-color-light)' : undefined}>
+            {selectable && (
+              <Table.Td>
+                <Checkbox aria-label={`Select ${a.name}`} checked={selected.has(a.id)} onChange={() => toggle(a.id)} />
+              </Table.Td>
+            )}
+            <AssetNameCell name={a.name} safetyCritical={a.safetyCritical} explained>
+              {a.description && (
+                <Text size="xs" c="dimmed" lineClamp={1} maw={260} title={a.description}>
+                  {a.description}
+                </Text>
+              )}
+            </AssetNameCell>
+            <SiteZoneCell
+              site={
+                <Anchor component={Link} to={`/sites/${a.siteId}`} size="sm">
+                  {a.siteName}
+                </Anchor>
+              }
+              zoneName={a.zoneName}
+            />
+            <PurdueCell level={a.purdueLevel} />
+            <HostCell host={a.host} />
+            <Table.Td>
+              <Group gap={4}>
+                {a.accessMethods.map((m) => (
+                  <Badge key={`${m.protocol}:${m.port}`} variant="light" size="sm" tt="none">
+                    {PROTOCOL_LABELS[m.protocol]?.replace(' tunnel', '') ?? m.protocol} {m.port}
+                  </Badge>
+                ))}
+              </Group>
+            </Table.Td>
+            <Table.Td>
+              <Group gap={4} maw={220}>
+                {a.tags.map((t) => (
+                  <Badge
+                    key={t}
+                    variant="default"
+                    size="sm"
+                    tt="none"
+                    style={{ cursor: 'pointer' }}
+                    onClick={() => set({ tag: t })}
+                    title={`Show assets tagged ${t}`}
+                  >
+                    {t}
+                  </Badge>
+                ))}
+              </Group>
+            </Table.Td>
+            <Table.Td>
+              <Text size="sm">{[a.vendor, a.model].filter(Boolean).join(' ') || '—'}</Text>
+            </Table.Td>
+            <Table.Td>
+              <Text size="sm" c={a.firmware ? undefined : 'dimmed'}>
+                {a.firmware || '—'}
+              </Text>
+            </Table.Td>
+            {admin && (
+              <RowActions>
+                <EditAction label={`Edit ${a.name}`} onClick={() => setForm({ asset: a })} />
+                <DeleteAction label={`Delete ${a.name}`} onClick={() => del.ask([a])} />
+              </RowActions>
+            )}
+          </Table.Tr>
+        ))}
+      </DataTable>
+      <ListFooter list={list} noun="asset" />
 
       <AssetFormModal opened={form !== null} asset={form?.asset ?? null} defaultSiteId={f.siteId || undefined} onClose={() => setForm(null)} />
       <ImportModal opened={importOpen} onClose={() => setImportOpen(false)} onImported={onImported} />
-      <ConfirmModal
-        opened={deleting !== null}
-        title={deleting && deleting.length > 1 ? `Delete ${deleting.length} assets` : 'Delete asset'}
-        confirmLabel="Delete"
-        danger
-        loading={remove.isPending}
-        error={remove.error}
-        onClose={() => setDeleting(null)}
-        onConfirm={() =>
-          deleting &&
-          remove.mutate(deleting, {
-            onSuccess: () => {
-              setSelected(new Set());
-              setDeleting(null);
-            },
-          })
-        }
-      >
+      <ConfirmModal {...del.modal} title={deleting && deleting.length > 1 ? `Delete ${deleting.length} assets` : 'Delete asset'} confirmLabel="Delete">
         <Text size="sm">
           {deleting && deleting.length > 1 ? (
             <>

@@ -1,9 +1,10 @@
-import { Anchor, Button, Code, FileInput, Group, Modal, Stack, Table, Text } from '@mantine/core';
+import { Anchor, Code, FileInput, Group, Table, Text } from '@mantine/core';
 import { type FormEvent, useEffect, useState } from 'react';
 import { request } from '../api/client';
 import { useApiMutation } from '../api/hooks';
 import type { ImportResult } from '../api/types';
 import { ProblemAlert } from '../common/errors';
+import { FormFooter, FormModal } from '../common/forms';
 import { IconDownload, IconUpload } from '../common/icons';
 
 const MAX_BYTES = 20 * 1024 * 1024;
@@ -82,67 +83,63 @@ export function ImportModal({ opened, onClose, onImported }: Props) {
   }
 
   return (
-    <Modal opened={opened} onClose={onClose} title={<Text fw={600}>Import assets from CSV</Text>} size="xl" centered>
-      <form onSubmit={submit} noValidate data-testid="import-form">
-        <Stack>
-          <Text size="sm">
-            Imported assets land in the <b>Imported</b> list and are not reachable until an administrator reviews and activates
-            them. The whole file is checked first: if any row is wrong, nothing is imported and every problem is listed.
-          </Text>
-          <Table withTableBorder withColumnBorders fz="xs" verticalSpacing={4}>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Column</Table.Th>
-                <Table.Th>Content</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {COLUMNS.map(([c, d]) => (
-                <Table.Tr key={c}>
-                  <Table.Td>
-                    <Code>{c}</Code>
-                  </Table.Td>
-                  <Table.Td>{d}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-          <Group gap="xs">
-            <Anchor component="button" type="button" size="sm" onClick={downloadTemplate}>
-              <Group gap={4}>
-                <IconDownload size={14} /> Download a template
-              </Group>
-            </Anchor>
-            <Text size="xs" c="dimmed">
-              UTF-8, comma separated, first line names the columns.
-            </Text>
+    <FormModal opened={opened} onClose={onClose} title="Import assets from CSV" size="xl" testId="import-form" onSubmit={submit}>
+      <Text size="sm">
+        Imported assets land in the <b>Imported</b> list and are not reachable until an administrator reviews and activates
+        them. The whole file is checked first: if any row is wrong, nothing is imported and every problem is listed.
+      </Text>
+      <Table withTableBorder withColumnBorders fz="xs" verticalSpacing={4}>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Column</Table.Th>
+            <Table.Th>Content</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {COLUMNS.map(([c, d]) => (
+            <Table.Tr key={c}>
+              <Table.Td>
+                <Code>{c}</Code>
+              </Table.Td>
+              <Table.Td>{d}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      <Group gap="xs">
+        <Anchor component="button" type="button" size="sm" onClick={downloadTemplate}>
+          <Group gap={4}>
+            <IconDownload size={14} /> Download a template
           </Group>
-          <FileInput
-            label="CSV file"
-            placeholder="Choose a .csv file"
-            accept=".csv,text/csv"
-            clearable
-            value={file}
-            onChange={(f) => {
-              setFile(f);
-              upload.reset();
-              setLocalError(null);
-            }}
-            leftSection={<IconUpload size={16} />}
-            error={localError}
-            data-testid="import-file"
-          />
-          <ProblemAlert error={upload.error} title="Nothing was imported" />
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" disabled={!file} loading={upload.isPending} leftSection={<IconUpload size={16} />} data-testid="import-submit">
-              Import
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+        </Anchor>
+        <Text size="xs" c="dimmed">
+          UTF-8, comma separated, first line names the columns.
+        </Text>
+      </Group>
+      <FileInput
+        label="CSV file"
+        placeholder="Choose a .csv file"
+        accept=".csv,text/csv"
+        clearable
+        value={file}
+        onChange={(f) => {
+          setFile(f);
+          upload.reset();
+          setLocalError(null);
+        }}
+        leftSection={<IconUpload size={16} />}
+        error={localError}
+        data-testid="import-file"
+      />
+      <ProblemAlert error={upload.error} title="Nothing was imported" />
+      <FormFooter
+        onCancel={onClose}
+        saving={upload.isPending}
+        disabled={!file}
+        submitIcon={<IconUpload size={16} />}
+        submitTestId="import-submit"
+        submitLabel="Import"
+      />
+    </FormModal>
   );
 }

@@ -1,21 +1,7 @@
-import {
-  Alert,
-  Button,
-  type ButtonProps,
-  Code,
-  CopyButton,
-  Group,
-  Loader,
-  Modal,
-  Stack,
-  Table,
-  Text,
-  Title,
-  Tooltip,
-} from '@mantine/core';
-import type { ReactNode } from 'react';
+import { Alert, Button, type ButtonProps, Code, CopyButton, Group, Modal, Stack, Text, Title, Tooltip } from '@mantine/core';
+import type { ComponentPropsWithoutRef, ReactNode } from 'react';
 import { ProblemAlert } from './errors';
-import { IconAlert, IconCheck, IconCopy, IconDownload } from './icons';
+import { IconAlert, IconCheck, IconCopy, IconDownload, IconPlus } from './icons';
 
 export function PageHeader({ title, description, actions }: { title: ReactNode; description?: ReactNode; actions?: ReactNode }) {
   return (
@@ -52,6 +38,11 @@ export function CsvButton({ href, ...rest }: { href: string } & ButtonProps) {
   );
 }
 
+/** The primary "New …" button of a page or section. */
+export function NewButton(props: ButtonProps & ComponentPropsWithoutRef<'button'>) {
+  return <Button leftSection={<IconPlus size={16} />} {...props} />;
+}
+
 interface ConfirmModalProps {
   opened: boolean;
   title: string;
@@ -80,57 +71,6 @@ export function ConfirmModal({ opened, title, children, confirmLabel, danger, lo
         </Group>
       </Stack>
     </Modal>
-  );
-}
-
-/** Rows state for a table body: loading, failed, or empty. Returns null when there are rows. */
-export function TableStatus({ colSpan, loading, error, empty, emptyText }: { colSpan: number; loading: boolean; error: unknown; empty: boolean; emptyText: ReactNode }) {
-  if (error)
-    return (
-      <Table.Tr>
-        <Table.Td colSpan={colSpan}>
-          <ProblemAlert error={error} title="Could not load the list" />
-        </Table.Td>
-      </Table.Tr>
-    );
-  if (loading)
-    return (
-      <Table.Tr>
-        <Table.Td colSpan={colSpan}>
-          <Group justify="center" p="lg">
-            <Loader size="sm" />
-            <Text c="dimmed" size="sm">
-              Loading…
-            </Text>
-          </Group>
-        </Table.Td>
-      </Table.Tr>
-    );
-  if (empty)
-    return (
-      <Table.Tr>
-        <Table.Td colSpan={colSpan}>
-          <Text c="dimmed" ta="center" p="lg" size="sm">
-            {emptyText}
-          </Text>
-        </Table.Td>
-      </Table.Tr>
-    );
-  return null;
-}
-
-export function ListFooter({ count, hasMore, loadingMore, onMore, noun }: { count: number; hasMore: boolean; loadingMore: boolean; onMore: () => void; noun: string }) {
-  return (
-    <Group justify="space-between" mt="sm">
-      <Text size="sm" c="dimmed" data-testid="list-count">
-        {count === 0 ? '' : `${count}${hasMore ? '+' : ''} ${noun}${count === 1 && !hasMore ? '' : 's'} shown`}
-      </Text>
-      {hasMore && (
-        <Button variant="subtle" onClick={onMore} loading={loadingMore}>
-          Load more
-        </Button>
-      )}
-    </Group>
   );
 }
 

@@ -1,4 +1,4 @@
-import { ActionIcon, Anchor, Badge, Button, Card, Group, SimpleGrid, Skeleton, Table, Text, Title, Tooltip } from '@mantine/core';
+import { Anchor, Badge, Button, Card, Group, SimpleGrid, Skeleton, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
@@ -8,8 +8,10 @@ import { purdueLabel, type Site, type Zone } from '../api/types';
 import { useIsAdmin } from '../auth/AuthProvider';
 import { ProblemAlert } from '../common/errors';
 import { formatDateTime } from '../common/format';
-import { IconArrowLeft, IconEdit, IconPlus, IconServer, IconTrash } from '../common/icons';
-import { ConfirmModal, TableStatus } from '../common/ui';
+import { IconArrowLeft, IconEdit, IconServer } from '../common/icons';
+import { DataTable, DeleteAction, EditAction, RowActions } from '../common/table';
+import { ConfirmModal, NewButton } from '../common/ui';
+import { useConfirmDelete } from '../common/useConfirmDelete';
 import { SiteFormModal } from './SiteFormModal';
 import { QUALITY_COLOR } from './SitesPage';
 import { ZoneFormModal } from './ZoneFormModal';
@@ -24,8 +26,8 @@ export function SiteDetailPage() {
   const zones = useAll<Zone>('zones', { siteId });
   const [editSite, setEditSite] = useState(false);
   const [zoneForm, setZoneForm] = useState<{ zone: Zone | null } | null>(null);
-  const [deleting, setDeleting] = useState<Zone | null>(null);
   const removeZone = useApiMutation((z: Zone) => api.delete(`/zones/${z.id}`), ['zones', 'assets']);
+  const del = useConfirmDelete(removeZone);
 
   const back = (
     <Anchor component={Link} to="/sites" size="sm" c="dimmed">
@@ -100,98 +102,68 @@ export function SiteDetailPage() {
           </Text>
         </div>
         {admin && (
-          <Button leftSection={<IconPlus size={16} />} onClick={() => setZoneForm({ zone: null })} disabled={!s} data-testid="new-zone">
+          <NewButton onClick={() => setZoneForm({ zone: null })} disabled={!s} data-testid="new-zone">
             New zone
-          </Button>
+          </NewButton>
         )}
       </Group>
-      <div className="pc-table-wrap">
-        <Table.ScrollContainer minWidth={640}>
-          <Table data-testid="zones-table">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Name</Table.Th>
-                <Table.Th>Purdue level</Table.Th>
-                <Table.Th>Target SL</Table.Th>
-                <Table.Th>Description</Table.Th>
-                {admin && <Table.Th w={90} />}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              <TableStatus
-                colSpan={cols}
-                loading={zones.isPending}
-                error={zones.error}
-                empty={zoneItems.length === 0}
-                emptyText="No zones yet. Assets can still be placed directly at a Purdue level."
-              />
-              {zoneItems.map((z) => (
-                <Table.Tr key={z.id} data-testid="zone-row">
-                  <Table.Td fw={500}>
-                    <Anchor component={Link} to={`/assets?siteId=${siteId}&zoneId=${z.id}`} size="sm" fw={500}>
-                      {z.name}
-                    </Anchor>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm">{purdueLabel(z.purdueLevel)}</Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Badge variant="light" color={SL_COLOR[z.targetSecurityLevel] ?? 'gray'}>
-                      SL{z.targetSecurityLevel}
-                    </Badge>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm" c="dimmed" lineClamp={2}>
-                      {z.description || '—'}
-                    </Text>
-                  </Table.Td>
-                  {admin && (
-                    <Table.Td>
-                      <Group gap={4} justify="flex-end" wrap="nowrap">
-                        <Tooltip label="Edit" withArrow>
-                          <ActionIcon variant="subtle" color="gray" aria-label={`Edit zone ${z.name}`} onClick={() => setZoneForm({ zone: z })}>
-                            <IconEdit size={17} />
-                          </ActionIcon>
-                        </Tooltip>
-                        <Tooltip label="Delete" withArrow>
-                          <ActionIcon
-                            variant="subtle"
-                            color="red"
-                            aria-label={`Delete zone ${z.name}`}
-                            onClick={() => {
-                              removeZone.reset();
-                              setDeleting(z);
-                            }}
-                          >
-                            <IconTrash size={17} />
-                          </ActionIcon>
-                        </Tooltip>
-                      </Group>
-                    </Table.Td>
-                  )}
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      </div>
+      <DataTable
+        testId="zones-table"
+        minWidth={640}
+        head={
+          <>
+            <Table.Th>Name</Table.Th>
+            <Table.Th>Purdue level</Table.Th>
+            <Table.Th>Target SL</Table.Th>
+            <Table.Th>Description</Table.Th>
+            {admin && <Table.Th w={90} />}
+          </>
+        }
+        status={{
+          colSpan: cols,
+          loading: zones.isPending,
+          error: zones.error,
+          empty: zoneItems.length === 0,
+          emptyText: 'No zones yet. Assets can still be placed directly at a Purdue level.',
+        }}
+      >
+        {zoneItems.map((z) => (
+          <Table.Tr key={z.id} data-testid="zone-row">
+            <Table.Td fw={500}>
+              <Anchor component={Link} to={`/assets?siteId=${siteId}&zoneId=${z.id}`} size="sm" fw={500}>
+                {z.name}
+              </Anchor>
+            </Table.Td>
+            <Table.Td>
+              <Text size="sm">{purdueLabel(z.purdueLevel)}</Text>
+            </Table.Td>
+            <Table.Td>
+              <Badge variant="light" color={SL_COLOR[z.targetSecurityLevel] ?? 'gray'}>
+                SL{z.targetSecurityLevel}
+              </Badge>
+            </Table.Td>
+            <Table.Td>
+              <Text size="sm" c="dimmed" lineClamp={2}>
+                {z.description || '—'}
+              </Text>
+            </Table.Td>
+            {admin && (
+              <RowActions>
+                <EditAction label={`Edit zone ${z.name}`} onClick={() => setZoneForm({ zone: z })} />
+                <DeleteAction label={`Delete zone ${z.name}`} onClick={() => del.ask(z)} />
+              </RowActions>
+            )}
+          </Table.Tr>
+        ))}
+      </DataTable>
 
       {s && <SiteFormModal opened={editSite} site={s} onClose={() => setEditSite(false)} />}
       {s && (
         <ZoneFormModal opened={zoneForm !== null} siteId={s.id} siteName={s.name} zone={zoneForm?.zone ?? null} onClose={() => setZoneForm(null)} />
       )}
-      <ConfirmModal
-        opened={deleting !== null}
-        title="Delete zone"
-        confirmLabel="Delete zone"
-        danger
-        loading={removeZone.isPending}
-        error={removeZone.error}
-        onClose={() => setDeleting(null)}
-        onConfirm={() => deleting && removeZone.mutate(deleting, { onSuccess: () => setDeleting(null) })}
-      >
+      <ConfirmModal {...del.modal} title="Delete zone" confirmLabel="Delete zone">
         <Text size="sm">
-          Delete zone <b>{deleting?.name}</b>? The gateway refuses while assets are still placed in it.
+          Delete zone <b>{del.target?.name}</b>? The gateway refuses while assets are still placed in it.
         </Text>
       </ConfirmModal>
     </>

@@ -1,9 +1,10 @@
-import { Button, Group, Modal, NumberInput, SegmentedControl, Select, Stack, Text, Textarea, TextInput, Input } from '@mantine/core';
+import { Group, Input, NumberInput, SegmentedControl, Select } from '@mantine/core';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { api } from '../api/client';
 import { useApiMutation } from '../api/hooks';
 import type { Site, StreamQuality } from '../api/types';
 import { fieldErrors, ProblemAlert } from '../common/errors';
+import { DescriptionField, FormFooter, FormModal, NameField } from '../common/forms';
 
 const browserZone = (() => {
   try {
@@ -73,83 +74,60 @@ export function SiteFormModal({ opened, site, onClose, onSaved }: Props) {
   }
 
   return (
-    <Modal opened={opened} onClose={onClose} title={<Text fw={600}>{site ? `Edit site ${site.name}` : 'New site'}</Text>} size="lg" centered>
-      <form onSubmit={submit} noValidate data-testid="site-form">
-        <Stack>
-          <ProblemAlert error={save.error} inlinePaths={INLINE} title={site ? 'Site not saved' : 'Site not created'} />
-          <TextInput
-            label="Name"
-            description="Unique, e.g. the plant or substation name"
-            required
-            data-autofocus
-            value={name}
-            onChange={(e) => setName(e.currentTarget.value)}
-            error={fe.get('/name')}
-            maxLength={128}
-            data-testid="site-name"
-          />
-          <Textarea
-            label="Description"
-            autosize
-            minRows={2}
-            maxRows={6}
-            value={description}
-            onChange={(e) => setDescription(e.currentTarget.value)}
-            error={fe.get('/description')}
-            data-testid="site-description"
-          />
-          <Group grow align="flex-start">
-            <Select
-              label="Time zone"
-              description="Used for login-time windows of this site's assets"
-              searchable
-              allowDeselect={false}
-              data={zones}
-              value={timezone}
-              onChange={(v) => v && setTimezone(v)}
-              error={fe.get('/timezone')}
-              limit={200}
-              nothingFoundMessage="No such time zone"
-              data-testid="site-timezone"
-            />
-            <NumberInput
-              label="Max concurrent connections"
-              description="Sessions to this site at the same time"
-              min={1}
-              max={10000}
-              allowDecimal={false}
-              allowNegative={false}
-              value={maxConnections}
-              onChange={setMaxConnections}
-              error={fe.get('/maxConnections') ?? (maxOk ? undefined : 'A whole number from 1')}
-              data-testid="site-max-connections"
-            />
-          </Group>
-          <Input.Wrapper label="Stream quality" description="Display sessions (VNC/RDP): lower quality saves bandwidth on thin links" error={fe.get('/streamQuality')}>
-            <SegmentedControl
-              mt={6}
-              fullWidth
-              value={streamQuality}
-              onChange={(v) => setStreamQuality(v as StreamQuality)}
-              data={[
-                { value: 'low', label: 'Low' },
-                { value: 'medium', label: 'Medium' },
-                { value: 'high', label: 'High' },
-              ]}
-              data-testid="site-quality"
-              aria-label="Stream quality"
-            />
-          </Input.Wrapper>
-          <Group justify="flex-end" mt="xs">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending} disabled={!name.trim() || !maxOk} data-testid="site-save">
-              {site ? 'Save changes' : 'Create site'}
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormModal opened={opened} onClose={onClose} title={site ? `Edit site ${site.name}` : 'New site'} size="lg" testId="site-form" onSubmit={submit}>
+      <ProblemAlert error={save.error} inlinePaths={INLINE} title={site ? 'Site not saved' : 'Site not created'} />
+      <NameField description="Unique, e.g. the plant or substation name" value={name} onChange={setName} error={fe.get('/name')} testId="site-name" />
+      <DescriptionField value={description} onChange={setDescription} error={fe.get('/description')} maxRows={6} testId="site-description" />
+      <Group grow align="flex-start">
+        <Select
+          label="Time zone"
+          description="Used for login-time windows of this site's assets"
+          searchable
+          allowDeselect={false}
+          data={zones}
+          value={timezone}
+          onChange={(v) => v && setTimezone(v)}
+          error={fe.get('/timezone')}
+          limit={200}
+          nothingFoundMessage="No such time zone"
+          data-testid="site-timezone"
+        />
+        <NumberInput
+          label="Max concurrent connections"
+          description="Sessions to this site at the same time"
+          min={1}
+          max={10000}
+          allowDecimal={false}
+          allowNegative={false}
+          value={maxConnections}
+          onChange={setMaxConnections}
+          error={fe.get('/maxConnections') ?? (maxOk ? undefined : 'A whole number from 1')}
+          data-testid="site-max-connections"
+        />
+      </Group>
+      <Input.Wrapper label="Stream quality" description="Display sessions (VNC/RDP): lower quality saves bandwidth on thin links" error={fe.get('/streamQuality')}>
+        <SegmentedControl
+          mt={6}
+          fullWidth
+          value={streamQuality}
+          onChange={(v) => setStreamQuality(v as StreamQuality)}
+          data={[
+            { value: 'low', label: 'Low' },
+            { value: 'medium', label: 'Medium' },
+            { value: 'high', label: 'High' },
+          ]}
+          data-testid="site-quality"
+          aria-label="Stream quality"
+        />
+      </Input.Wrapper>
+      <FormFooter
+        mt="xs"
+        onCancel={onClose}
+        saving={save.isPending}
+        disabled={!name.trim() || !maxOk}
+        submitTestId="site-save"
+        submitLabel={site ? 'Save changes' : 'Create site'}
+      />
+    </FormModal>
   );
 }

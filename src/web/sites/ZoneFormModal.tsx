@@ -1,9 +1,10 @@
-import { Button, Group, Modal, Select, Stack, Text, Textarea, TextInput } from '@mantine/core';
+import { Select } from '@mantine/core';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api } from '../api/client';
 import { useApiMutation } from '../api/hooks';
 import { PURDUE_LEVELS, SECURITY_LEVELS, type Zone } from '../api/types';
 import { fieldErrors, ProblemAlert } from '../common/errors';
+import { DescriptionField, FormFooter, FormModal, NameField } from '../common/forms';
 
 export const PURDUE_OPTIONS = PURDUE_LEVELS.map((l) => ({ value: String(l.value), label: l.label }));
 export const SL_OPTIONS = SECURITY_LEVELS.map((l) => ({ value: String(l.value), label: l.label }));
@@ -51,69 +52,40 @@ export function ZoneFormModal({ opened, siteId, siteName, zone, onClose }: Props
   }
 
   return (
-    <Modal
+    <FormModal
       opened={opened}
       onClose={onClose}
-      title={<Text fw={600}>{zone ? `Edit zone ${zone.name}` : `New zone in ${siteName}`}</Text>}
+      title={zone ? `Edit zone ${zone.name}` : `New zone in ${siteName}`}
       size="lg"
-      centered
+      testId="zone-form"
+      onSubmit={submit}
     >
-      <form onSubmit={submit} noValidate data-testid="zone-form">
-        <Stack>
-          <ProblemAlert error={save.error} inlinePaths={INLINE} title={zone ? 'Zone not saved' : 'Zone not created'} />
-          <TextInput
-            label="Name"
-            description="e.g. Cell 3 control, Boiler house, OT DMZ"
-            required
-            data-autofocus
-            value={name}
-            onChange={(e) => setName(e.currentTarget.value)}
-            error={fe.get('/name')}
-            maxLength={128}
-            data-testid="zone-name"
-          />
-          <Select
-            label="Purdue level"
-            description="Assets placed in this zone take this level"
-            required
-            allowDeselect={false}
-            data={PURDUE_OPTIONS}
-            value={level}
-            onChange={setLevel}
-            error={fe.get('/purdueLevel')}
-            placeholder="Choose a level"
-            data-testid="zone-purdue-level"
-          />
-          <Select
-            label="Target security level (IEC 62443)"
-            required
-            allowDeselect={false}
-            data={SL_OPTIONS}
-            value={sl}
-            onChange={(v) => v && setSl(v)}
-            error={fe.get('/targetSecurityLevel')}
-            data-testid="zone-security-level"
-          />
-          <Textarea
-            label="Description"
-            autosize
-            minRows={2}
-            maxRows={5}
-            value={description}
-            onChange={(e) => setDescription(e.currentTarget.value)}
-            error={fe.get('/description')}
-            data-testid="zone-description"
-          />
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending} disabled={!valid} data-testid="zone-save">
-              {zone ? 'Save changes' : 'Create zone'}
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+      <ProblemAlert error={save.error} inlinePaths={INLINE} title={zone ? 'Zone not saved' : 'Zone not created'} />
+      <NameField description="e.g. Cell 3 control, Boiler house, OT DMZ" value={name} onChange={setName} error={fe.get('/name')} testId="zone-name" />
+      <Select
+        label="Purdue level"
+        description="Assets placed in this zone take this level"
+        required
+        allowDeselect={false}
+        data={PURDUE_OPTIONS}
+        value={level}
+        onChange={setLevel}
+        error={fe.get('/purdueLevel')}
+        placeholder="Choose a level"
+        data-testid="zone-purdue-level"
+      />
+      <Select
+        label="Target security level (IEC 62443)"
+        required
+        allowDeselect={false}
+        data={SL_OPTIONS}
+        value={sl}
+        onChange={(v) => v && setSl(v)}
+        error={fe.get('/targetSecurityLevel')}
+        data-testid="zone-security-level"
+      />
+      <DescriptionField value={description} onChange={setDescription} error={fe.get('/description')} testId="zone-description" />
+      <FormFooter onCancel={onClose} saving={save.isPending} disabled={!valid} submitTestId="zone-save" submitLabel={zone ? 'Save changes' : 'Create zone'} />
+    </FormModal>
   );
 }

@@ -1,9 +1,10 @@
-import { Anchor, Button, Group, Input, Modal, SegmentedControl, Select, SimpleGrid, Stack, Switch, Text, TextInput } from '@mantine/core';
+import { Anchor, Button, Group, Input, SegmentedControl, Select, SimpleGrid, Stack, Switch, Text, TextInput } from '@mantine/core';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, errorMessage } from '../api/client';
 import { useApiMutation, useVendors } from '../api/hooks';
 import { type Affiliation, ROLES, type Role, type User, type UserCreated, type UserInput, type Vendor } from '../api/types';
 import { fieldErrors, ProblemAlert } from '../common/errors';
+import { FormFooter, FormModal } from '../common/forms';
 import { toDateInput } from '../common/format';
 
 export const ROLE_HELP: Record<Role, string> = {
@@ -94,126 +95,116 @@ export function UserFormModal({ opened, user, onClose, onCreated }: Props) {
   const ldap = user?.type === 'ldap';
 
   return (
-    <Modal opened={opened} onClose={onClose} title={<Text fw={600}>{user ? `Edit user ${user.username}` : 'New user'}</Text>} size="lg" centered>
-      <form onSubmit={submit} noValidate data-testid="user-form">
-        <Stack>
-          <ProblemAlert error={save.error} inlinePaths={INLINE} title={user ? 'User not saved' : 'User not created'} />
-          <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <TextInput
-              label="Username"
-              required={!user}
-              disabled={!!user}
-              data-autofocus
-              autoComplete="off"
-              spellCheck={false}
-              value={username}
-              onChange={(e) => setUsername(e.currentTarget.value)}
-              error={fe.get('/username') ?? show(problems.username)}
-              maxLength={64}
-              data-testid="user-username"
-            />
-            <TextInput
-              label="Display name"
-              value={displayName}
-              onChange={(e) => setDisplayName(e.currentTarget.value)}
-              error={fe.get('/displayName')}
-              disabled={ldap}
-              maxLength={128}
-              data-testid="user-display-name"
-            />
-          </SimpleGrid>
-          <TextInput
-            label="Email"
-            type="email"
-            description="For approval requests and notifications"
-            value={email}
-            onChange={(e) => setEmail(e.currentTarget.value)}
-            error={fe.get('/email') ?? show(problems.email)}
-            disabled={ldap}
-            data-testid="user-email"
-          />
-          <Select
-            label="Role"
-            required
-            allowDeselect={false}
-            data={ROLE_OPTIONS}
-            value={role}
-            onChange={(v) => v && setRole(v as Role)}
-            error={fe.get('/role')}
-            data-testid="user-role"
-          />
-          <Input.Wrapper label="Affiliation" error={fe.get('/affiliation')}>
-            <SegmentedControl
-              mt={4}
-              fullWidth
-              value={affiliation}
-              onChange={(v) => setAffiliation(v as Affiliation)}
-              data={[
-                { value: 'employee', label: 'Employee' },
-                { value: 'vendor', label: 'Vendor / contractor' },
-              ]}
-              aria-label="Affiliation"
-              data-testid="user-affiliation"
-            />
-          </Input.Wrapper>
-          {affiliation === 'vendor' && (
-            <Stack gap={4}>
-            <Select
-              label="Vendor"
-              required
-              searchable
-              data={vendorOptions}
-              value={vendorId}
-              onChange={setVendorId}
-              placeholder={vendors.isPending ? 'Loading…' : vendorOptions.length ? 'Choose a vendor' : 'No vendors defined yet'}
-              nothingFoundMessage="No such vendor"
-              error={fe.get('/vendorId') ?? show(problems.vendor)}
-              data-testid="user-vendor"
-            />
-            <NewVendor onCreated={(v) => setVendorId(v.id)} />
-            </Stack>
-          )}
-          <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <TextInput
-              type="date"
-              label="Account expires"
-              description={affiliation === 'vendor' ? 'Recommended for vendor accounts' : 'Leave empty for no expiry'}
-              min={today}
-              value={expiresAt}
-              onChange={(e) => setExpiresAt(e.currentTarget.value)}
-              error={fe.get('/expiresAt') ?? show(problems.expires)}
-              data-testid="user-expires"
-            />
-            <Switch
-              mt={{ base: 0, sm: 30 }}
-              label="Require one-time codes (TOTP)"
-              description="Second factor at every sign-in"
-              checked={otpRequired}
-              onChange={(e) => setOtpRequired(e.currentTarget.checked)}
-              data-testid="user-otp-required"
-            />
-          </SimpleGrid>
-          {!user && (
-            <Text size="xs" c="dimmed">
-              A one-time password is generated and shown once after creation. The user must change it at first sign-in.
-            </Text>
-          )}
-          <Group justify="flex-end">
-            {(save.error || (submitted && invalid)) && (
-              <Text size="sm" c="red" mr="auto" role="status">
-                {save.error ? 'Not saved: see the messages above.' : 'Fix the highlighted fields.'}
-              </Text>
-            )}
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending} data-testid="user-save">
-              {user ? 'Save changes' : 'Create user'}
-            </Button>
-          </Group>
+    <FormModal opened={opened} onClose={onClose} title={user ? `Edit user ${user.username}` : 'New user'} size="lg" testId="user-form" onSubmit={submit}>
+      <ProblemAlert error={save.error} inlinePaths={INLINE} title={user ? 'User not saved' : 'User not created'} />
+      <SimpleGrid cols={{ base: 1, sm: 2 }}>
+        <TextInput
+          label="Username"
+          required={!user}
+          disabled={!!user}
+          data-autofocus
+          autoComplete="off"
+          spellCheck={false}
+          value={username}
+          onChange={(e) => setUsername(e.currentTarget.value)}
+          error={fe.get('/username') ?? show(problems.username)}
+          maxLength={64}
+          data-testid="user-username"
+        />
+        <TextInput
+          label="Display name"
+          value={displayName}
+          onChange={(e) => setDisplayName(e.currentTarget.value)}
+          error={fe.get('/displayName')}
+          disabled={ldap}
+          maxLength={128}
+          data-testid="user-display-name"
+        />
+      </SimpleGrid>
+      <TextInput
+        label="Email"
+        type="email"
+        description="For approval requests and notifications"
+        value={email}
+        onChange={(e) => setEmail(e.currentTarget.value)}
+        error={fe.get('/email') ?? show(problems.email)}
+        disabled={ldap}
+        data-testid="user-email"
+      />
+      <Select
+        label="Role"
+        required
+        allowDeselect={false}
+        data={ROLE_OPTIONS}
+        value={role}
+        onChange={(v) => v && setRole(v as Role)}
+        error={fe.get('/role')}
+        data-testid="user-role"
+      />
+      <Input.Wrapper label="Affiliation" error={fe.get('/affiliation')}>
+        <SegmentedControl
+          mt={4}
+          fullWidth
+          value={affiliation}
+          onChange={(v) => setAffiliation(v as Affiliation)}
+          data={[
+            { value: 'employee', label: 'Employee' },
+            { value: 'vendor', label: 'Vendor / contractor' },
+          ]}
+          aria-label="Affiliation"
+          data-testid="user-affiliation"
+        />
+      </Input.Wrapper>
+      {affiliation === 'vendor' && (
+        <Stack gap={4}>
+        <Select
+          label="Vendor"
+          required
+          searchable
+          data={vendorOptions}
+          value={vendorId}
+          onChange={setVendorId}
+          placeholder={vendors.isPending ? 'Loading…' : vendorOptions.length ? 'Choose a vendor' : 'No vendors defined yet'}
+          nothingFoundMessage="No such vendor"
+          error={fe.get('/vendorId') ?? show(problems.vendor)}
+          data-testid="user-vendor"
+        />
+        <NewVendor onCreated={(v) => setVendorId(v.id)} />
         </Stack>
-      </form>
-    </Modal>
+      )}
+      <SimpleGrid cols={{ base: 1, sm: 2 }}>
+        <TextInput
+          type="date"
+          label="Account expires"
+          description={affiliation === 'vendor' ? 'Recommended for vendor accounts' : 'Leave empty for no expiry'}
+          min={today}
+          value={expiresAt}
+          onChange={(e) => setExpiresAt(e.currentTarget.value)}
+          error={fe.get('/expiresAt') ?? show(problems.expires)}
+          data-testid="user-expires"
+        />
+        <Switch
+          mt={{ base: 0, sm: 30 }}
+          label="Require one-time codes (TOTP)"
+          description="Second factor at every sign-in"
+          checked={otpRequired}
+          onChange={(e) => setOtpRequired(e.currentTarget.checked)}
+          data-testid="user-otp-required"
+        />
+      </SimpleGrid>
+      {!user && (
+        <Text size="xs" c="dimmed">
+          A one-time password is generated and shown once after creation. The user must change it at first sign-in.
+        </Text>
+      )}
+      <FormFooter
+        feedback={{ error: save.error, invalid: submitted && invalid }}
+        onCancel={onClose}
+        saving={save.isPending}
+        submitTestId="user-save"
+        submitLabel={user ? 'Save changes' : 'Create user'}
+      />
+    </FormModal>
   );
 }
 

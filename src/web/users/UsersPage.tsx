@@ -7,8 +7,9 @@ import { useIsAdmin, useMe } from '../auth/AuthProvider';
 import { ProblemAlert } from '../common/errors';
 import { FilterText, useUrlFilters } from '../common/filters';
 import { formatDate, formatDateTime, isPast } from '../common/format';
-import { IconBan, IconCheck, IconDots, IconEdit, IconKey, IconPlus, IconTrash } from '../common/icons';
-import { ConfirmModal, CsvButton, ListFooter, OneTimePasswordModal, PageHeader, TableStatus } from '../common/ui';
+import { IconBan, IconCheck, IconDots, IconEdit, IconKey, IconTrash } from '../common/icons';
+import { DataTable, ListFooter, listStatus } from '../common/table';
+import { ConfirmModal, CsvButton, NewButton, OneTimePasswordModal, PageHeader } from '../common/ui';
 import { UserFormModal } from './UserFormModal';
 
 const STATUS_COLOR: Record<UserStatus, string> = { active: 'green', disabled: 'gray', locked: 'orange', expired: 'red' };
@@ -52,9 +53,9 @@ export function UsersPage() {
           <>
             <CsvButton href={csvHref('users', f)} />
             {admin && (
-              <Button leftSection={<IconPlus size={16} />} onClick={() => setForm({ user: null })} data-testid="new-user">
+              <NewButton onClick={() => setForm({ user: null })} data-testid="new-user">
                 New user
-              </Button>
+              </NewButton>
             )}
           </>
         }
@@ -94,154 +95,152 @@ export function UsersPage() {
 
       {setStatus.error ? <ProblemAlert error={setStatus.error} title="Status not changed" onClose={() => setStatus.reset()} /> : null}
 
-      <div className="pc-table-wrap" style={{ marginTop: setStatus.error ? 'var(--mantine-spacing-md)' : undefined }}>
-        <Table.ScrollContainer minWidth={1100}>
-          <Table data-testid="users-table">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>User</Table.Th>
-                <Table.Th>Email</Table.Th>
-                <Table.Th miw={140}>Role</Table.Th>
-                <Table.Th>Affiliation</Table.Th>
-                <Table.Th>Status</Table.Th>
-                <Table.Th>TOTP</Table.Th>
-                <Table.Th>Expires</Table.Th>
-                <Table.Th>Last sign-in</Table.Th>
-                {admin && <Table.Th w={60} />}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              <TableStatus colSpan={admin ? 9 : 8} loading={list.isPending} error={list.error} empty={list.items.length === 0} emptyText={filtered ? 'No user matches the filters.' : 'No users.'} />
-              {list.items.map((u) => {
-                const self = u.id === me.id;
-                const busy = setStatus.isPending && setStatus.variables?.user.id === u.id;
-                return (
-                  <Table.Tr key={u.id} data-testid="user-row" data-username={u.username}>
-                    <Table.Td>
-                      <Stack gap={0}>
-                        <Group gap={6}>
-                          <Text size="sm" fw={500} className="pc-mono">
-                            {u.username}
-                          </Text>
-                          {self && (
-                            <Badge size="xs" variant="light">
-                              you
-                            </Badge>
-                          )}
-                          {u.type === 'ldap' && (
-                            <Badge size="xs" variant="outline" color="gray">
-                              LDAP
-                            </Badge>
-                          )}
-                        </Group>
-                        <Text size="xs" c="dimmed">
-                          {u.displayName || '—'}
-                        </Text>
-                      </Stack>
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm">{u.email || '—'}</Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <Badge variant="light" color={ROLE_COLOR[u.role] ?? 'gray'} tt="none" style={{ overflow: 'visible' }}>
-                        {u.role}
+      <DataTable
+        testId="users-table"
+        minWidth={1100}
+        style={{ marginTop: setStatus.error ? 'var(--mantine-spacing-md)' : undefined }}
+        head={
+          <>
+            <Table.Th>User</Table.Th>
+            <Table.Th>Email</Table.Th>
+            <Table.Th miw={140}>Role</Table.Th>
+            <Table.Th>Affiliation</Table.Th>
+            <Table.Th>Status</Table.Th>
+            <Table.Th>TOTP</Table.Th>
+            <Table.Th>Expires</Table.Th>
+            <Table.Th>Last sign-in</Table.Th>
+            {admin && <Table.Th w={60} />}
+          </>
+        }
+        status={listStatus(list, admin ? 9 : 8, filtered ? 'No user matches the filters.' : 'No users.')}
+      >
+        {list.items.map((u) => {
+          const self = u.id === me.id;
+          const busy = setStatus.isPending && setStatus.variables?.user.id === u.id;
+          return (
+            <Table.Tr key={u.id} data-testid="user-row" data-username={u.username}>
+              <Table.Td>
+                <Stack gap={0}>
+                  <Group gap={6}>
+                    <Text size="sm" fw={500} className="pc-mono">
+                      {u.username}
+                    </Text>
+                    {self && (
+                      <Badge size="xs" variant="light">
+                        you
                       </Badge>
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm">{u.affiliation === 'vendor' ? `Vendor${u.vendorName ? `: ${u.vendorName}` : ''}` : 'Employee'}</Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <Group gap={4}>
-                        <Badge variant="dot" color={STATUS_COLOR[u.status] ?? 'gray'} tt="capitalize">
-                          {u.status}
-                        </Badge>
-                        {u.mustChangePassword && (
-                          <Tooltip label="Signs in with a one-time password and must change it" withArrow>
-                            <Badge variant="light" color="yellow" size="xs">
-                              OTP pw
-                            </Badge>
-                          </Tooltip>
-                        )}
-                      </Group>
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm" c={u.otpRequired ? undefined : 'dimmed'}>
-                        {u.otpRequired ? 'Required' : 'No'}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm" c={isPast(u.expiresAt) ? 'red' : u.expiresAt ? undefined : 'dimmed'}>
-                        {u.expiresAt ? formatDate(u.expiresAt) : 'never'}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm" c="dimmed" style={{ whiteSpace: 'nowrap' }}>
-                        {u.lastLoginAt ? formatDateTime(u.lastLoginAt) : 'never'}
-                      </Text>
-                    </Table.Td>
-                    {admin && (
-                    <Table.Td>
-                      <Menu position="bottom-end" withArrow shadow="md" width={210}>
-                        <Menu.Target>
-                          <ActionIcon variant="subtle" color="gray" aria-label={`Actions for ${u.username}`} loading={busy} data-testid="user-actions">
-                            <IconDots size={18} />
-                          </ActionIcon>
-                        </Menu.Target>
-                        <Menu.Dropdown>
-                          <Menu.Item leftSection={<IconEdit size={15} />} onClick={() => setForm({ user: u })}>
-                            Edit
-                          </Menu.Item>
-                          {u.status === 'active' ? (
-                            <Menu.Item
-                              leftSection={<IconBan size={15} />}
-                              disabled={self}
-                              onClick={() => setStatus.mutate({ user: u, status: 'disabled' })}
-                              data-testid="user-disable"
-                            >
-                              Disable
-                            </Menu.Item>
-                          ) : (
-                            <Menu.Item leftSection={<IconCheck size={15} />} onClick={() => setStatus.mutate({ user: u, status: 'active' })} data-testid="user-enable">
-                              {u.status === 'locked' ? 'Unlock' : 'Enable'}
-                            </Menu.Item>
-                          )}
-                          {u.type === 'local' && (
-                            <Menu.Item
-                              leftSection={<IconKey size={15} />}
-                              onClick={() => {
-                                reset.reset();
-                                setPending({ kind: 'reset', user: u });
-                              }}
-                              data-testid="user-reset-password"
-                            >
-                              Reset password
-                            </Menu.Item>
-                          )}
-                          <Menu.Divider />
-                          <Menu.Item
-                            color="red"
-                            leftSection={<IconTrash size={15} />}
-                            disabled={self}
-                            onClick={() => {
-                              remove.reset();
-                              setPending({ kind: 'delete', user: u });
-                            }}
-                            data-testid="user-delete"
-                          >
-                            Delete
-                          </Menu.Item>
-                        </Menu.Dropdown>
-                      </Menu>
-                    </Table.Td>
                     )}
-                  </Table.Tr>
-                );
-              })}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      </div>
-      <ListFooter count={list.items.length} hasMore={!!list.hasNextPage} loadingMore={list.isFetchingNextPage} onMore={() => void list.fetchNextPage()} noun="user" />
+                    {u.type === 'ldap' && (
+                      <Badge size="xs" variant="outline" color="gray">
+                        LDAP
+                      </Badge>
+                    )}
+                  </Group>
+                  <Text size="xs" c="dimmed">
+                    {u.displayName || '—'}
+                  </Text>
+                </Stack>
+              </Table.Td>
+              <Table.Td>
+                <Text size="sm">{u.email || '—'}</Text>
+              </Table.Td>
+              <Table.Td>
+                <Badge variant="light" color={ROLE_COLOR[u.role] ?? 'gray'} tt="none" style={{ overflow: 'visible' }}>
+                  {u.role}
+                </Badge>
+              </Table.Td>
+              <Table.Td>
+                <Text size="sm">{u.affiliation === 'vendor' ? `Vendor${u.vendorName ? `: ${u.vendorName}` : ''}` : 'Employee'}</Text>
+              </Table.Td>
+              <Table.Td>
+                <Group gap={4}>
+                  <Badge variant="dot" color={STATUS_COLOR[u.status] ?? 'gray'} tt="capitalize">
+                    {u.status}
+                  </Badge>
+                  {u.mustChangePassword && (
+                    <Tooltip label="Signs in with a one-time password and must change it" withArrow>
+                      <Badge variant="light" color="yellow" size="xs">
+                        OTP pw
+                      </Badge>
+                    </Tooltip>
+                  )}
+                </Group>
+              </Table.Td>
+              <Table.Td>
+                <Text size="sm" c={u.otpRequired ? undefined : 'dimmed'}>
+                  {u.otpRequired ? 'Required' : 'No'}
+                </Text>
+              </Table.Td>
+              <Table.Td>
+                <Text size="sm" c={isPast(u.expiresAt) ? 'red' : u.expiresAt ? undefined : 'dimmed'}>
+                  {u.expiresAt ? formatDate(u.expiresAt) : 'never'}
+                </Text>
+              </Table.Td>
+              <Table.Td>
+                <Text size="sm" c="dimmed" style={{ whiteSpace: 'nowrap' }}>
+                  {u.lastLoginAt ? formatDateTime(u.lastLoginAt) : 'never'}
+                </Text>
+              </Table.Td>
+              {admin && (
+                <Table.Td>
+                  <Menu position="bottom-end" withArrow shadow="md" width={210}>
+                    <Menu.Target>
+                      <ActionIcon variant="subtle" color="gray" aria-label={`Actions for ${u.username}`} loading={busy} data-testid="user-actions">
+                        <IconDots size={18} />
+                      </ActionIcon>
+                    </Menu.Target>
+                    <Menu.Dropdown>
+                      <Menu.Item leftSection={<IconEdit size={15} />} onClick={() => setForm({ user: u })}>
+                        Edit
+                      </Menu.Item>
+                      {u.status === 'active' ? (
+                        <Menu.Item
+                          leftSection={<IconBan size={15} />}
+                          disabled={self}
+                          onClick={() => setStatus.mutate({ user: u, status: 'disabled' })}
+                          data-testid="user-disable"
+                        >
+                          Disable
+                        </Menu.Item>
+                      ) : (
+                        <Menu.Item leftSection={<IconCheck size={15} />} onClick={() => setStatus.mutate({ user: u, status: 'active' })} data-testid="user-enable">
+                          {u.status === 'locked' ? 'Unlock' : 'Enable'}
+                        </Menu.Item>
+                      )}
+                      {u.type === 'local' && (
+                        <Menu.Item
+                          leftSection={<IconKey size={15} />}
+                          onClick={() => {
+                            reset.reset();
+                            setPending({ kind: 'reset', user: u });
+                          }}
+                          data-testid="user-reset-password"
+                        >
+                          Reset password
+                        </Menu.Item>
+                      )}
+                      <Menu.Divider />
+                      <Menu.Item
+                        color="red"
+                        leftSection={<IconTrash size={15} />}
+                        disabled={self}
+                        onClick={() => {
+                          remove.reset();
+                          setPending({ kind: 'delete', user: u });
+                        }}
+                        data-testid="user-delete"
+                      >
+                        Delete
+                      </Menu.Item>
+                    </Menu.Dropdown>
+                  </Menu>
+                </Table.Td>
+              )}
+            </Table.Tr>
+          );
+        })}
+      </DataTable>
+      <ListFooter list={list} noun="user" />
 
       <UserFormModal
         opened={form !== null}
