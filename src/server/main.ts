@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
+import { loadMasterKey, type SecretBox } from './crypto/secretbox.js';
 import { type Database, openDatabase } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
 import { type App, buildApp } from './http/server.js';
@@ -18,6 +19,7 @@ export interface Gateway {
   database: Database;
   bootstrap: BootstrapResult;
   tls: TlsMaterial | undefined;
+  secrets: SecretBox;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -33,7 +35,8 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     if (bootstrap.created) logger.info({ username: bootstrap.username }, 'first administrator created');
     const tls = config.tls.enabled ? await ensureTls(config) : undefined;
     const version = packageVersion();
-    const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version });
+    const secrets = loadMasterKey(config.dataDir);
+    const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version, secrets });
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -49,7 +52,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     await expireAccounts(database.db);
 
     return {
-      url, app, rules, database, bootstrap, tls, logger,
+      url, app, rules, database, bootstrap, tls, logger, secrets,
       async close() {
         clearInterval(housekeeping);
         await app.close();

@@ -82,6 +82,8 @@ export interface UsersTable {
   must_change_password: Bool;
   failed_logins: number;
   locked_until: string | null;
+  ldap_domain_id: string | null;
+  ldap_dn: string | null;
   password_changed_at: string | null;
   last_login_at: string | null;
   created_at: string;
@@ -124,6 +126,10 @@ export interface ConsoleSessionsTable {
   expires_at: string;
   source_ip: string | null;
   user_agent: string;
+  stage: 'mfa' | 'enroll' | 'complete';
+  mfa_method: string | null;
+  /** Pending WebAuthn challenge of this session (base64url), if any. */
+  challenge: string | null;
 }
 
 export interface AuditEventsTable {
@@ -150,6 +156,93 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+export interface SettingsTable {
+  key: string;
+  /** JSON document */
+  value: string;
+  updated_at: string;
+  updated_by: string | null;
+}
+
+export interface PasswordHistoryTable {
+  user_id: string;
+  hash: string;
+  created_at: string;
+}
+
+export interface MfaTotpTable {
+  user_id: string;
+  /** Secret sealed with the gateway's master key (crypto/secretbox). */
+  secret_enc: string;
+  confirmed_at: string | null;
+  /** Last accepted 30-second step: a code is never accepted twice. */
+  last_step: number;
+  created_at: string;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+export interface WebauthnCredentialsTable {
+  /** Credential id, base64url */
+  id: string;
+  user_id: string;
+  name: string;
+  /** COSE public key, base64url */
+  public_key: string;
+  counter: number;
+  /** JSON string[] */
+  transports: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  /** SHA-256 (hex) of the token */
+  token_hash: string;
+  /** First characters, to recognize a token in lists */
+  prefix: string;
+  role: 'Administrator' | 'Operator' | 'Client';
+  /** The account the token acts as (audit actor) */
+  user_id: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
+
+export interface LdapDomainsTable {
+  id: string;
+  name: string;
+  url: string;
+  bind_dn: string;
+  bind_password_enc: string | null;
+  base_dn: string;
+  user_filter: string;
+  username_attribute: string;
+  /** JSON: { group: string (DN or CN), role?: Role, groupId?: string }[] */
+  group_mappings: string;
+  tls_ca: string | null;
+  start_tls: Bool;
+  enabled: Bool;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GroupManagersTable {
+  group_id: string;
+  user_id: string;
+  added_at: string;
+}
+
 export interface DB {
   sites: SitesTable;
   zones: ZonesTable;
@@ -163,4 +256,12 @@ export interface DB {
   console_sessions: ConsoleSessionsTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
+  settings: SettingsTable;
+  password_history: PasswordHistoryTable;
+  mfa_totp: MfaTotpTable;
+  recovery_codes: RecoveryCodesTable;
+  webauthn_credentials: WebauthnCredentialsTable;
+  api_tokens: ApiTokensTable;
+  ldap_domains: LdapDomainsTable;
+  group_managers: GroupManagersTable;
 }

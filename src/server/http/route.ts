@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import type { Ctx } from '../context.js';
+import type { SecretCtx } from '../context.js';
+import type { SecretBox } from '../crypto/secretbox.js';
 import type { Db } from '../db/index.js';
 import { invalid } from '../errors.js';
 import { zodIssues } from '../validation.js';
@@ -21,7 +22,7 @@ export interface Handled<B, Q, P> {
   body: B;
   query: Q;
   params: P;
-  ctx: Ctx;
+  ctx: SecretCtx;
   req: FastifyRequest;
 }
 
@@ -68,7 +69,13 @@ export interface Router {
   rules: RouteRule[];
 }
 
-export function createRouter(app: FastifyInstance, deps: { db: Db; config: Config }, rules: RouteRule[] = []): Router {
+export interface RouteDeps {
+  db: Db;
+  config: Config;
+  secrets: SecretBox;
+}
+
+export function createRouter(app: FastifyInstance, deps: RouteDeps, rules: RouteRule[] = []): Router {
   return {
     rules,
     route(def) {
@@ -95,7 +102,7 @@ export function createRouter(app: FastifyInstance, deps: { db: Db; config: Confi
           const body = def.textBody ? req.body : parse(def.body ?? EMPTY, req.body ?? {}, 'body');
           const query = parse(def.query ?? EMPTY, dropEmpty(req.query), 'query');
           const params = parse(def.params ?? EMPTY, req.params ?? {}, 'params');
-          const ctx: Ctx = { db: deps.db, actor: actorOf(req) };
+          const ctx: SecretCtx = { db: deps.db, actor: actorOf(req), secrets: deps.secrets };
           const result = await def.handler({ body, query, params, ctx, req } as never, reply);
           if (reply.sent) return reply;
           if (result === undefined) return reply.code(def.status ?? 204).send();

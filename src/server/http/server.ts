@@ -13,6 +13,7 @@ import type { Database } from '../db/index.js';
 import { DomainError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { TlsMaterial } from '../tls.js';
+import type { SecretBox } from '../crypto/secretbox.js';
 import { cookieName, enforce, loadSession } from './auth.js';
 import { errorHandler, problemFromDomain, sendProblem } from './problem.js';
 import { createRouter, type RouteRule } from './route.js';
@@ -29,6 +30,7 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   tls?: TlsMaterial | undefined;
+  secrets: SecretBox;
   version: string;
 }
 
@@ -100,7 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   const rules: RouteRule[] = [];
-  const routeDeps = { db: database.db, config };
+  const routeDeps = { db: database.db, config, secrets: deps.secrets };
   const router = createRouter(app, routeDeps, rules);
   // Login attempts are throttled per source address on top of the account lockout.
   await app.register(async (scoped) => {

@@ -32,6 +32,9 @@ export async function createConsoleSession(db: Db, userId: string, policy: Sessi
       expires_at: new Date(now.getTime() + policy.absoluteLifetimeHours * 3_600_000).toISOString(),
       source_ip: meta.ip,
       user_agent: meta.userAgent.slice(0, 512),
+      stage: 'complete',
+      mfa_method: null,
+      challenge: null,
     })
     .execute();
   return { token, csrfToken };

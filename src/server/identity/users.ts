@@ -203,6 +203,8 @@ export async function createUser(ctx: Ctx, input: z.infer<typeof userCreateSchem
       must_change_password: fromBool(oneTime !== undefined || (input.password !== undefined && input.mustChangePassword)),
       failed_logins: 0,
       locked_until: null,
+      ldap_domain_id: null,
+      ldap_dn: null,
       password_changed_at: hash ? now : null,
       last_login_at: null,
       created_at: now,
