@@ -28,7 +28,7 @@ describe('portcullis CLI', () => {
   it('migrates, then reports nothing to apply', async () => {
     const first = await cli(['migrate']);
     assert.equal(first.code, 0, first.err);
-    assert.match(first.out, /at 0001_initial, applied 0001_initial/);
+    assert.match(first.out, /at 0002_identity, applied 0001_initial, 0002_identity/);
     assert.match((await cli(['migrate'])).out, /nothing to apply/);
   });
 

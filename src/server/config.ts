@@ -23,6 +23,8 @@ export interface Config {
   trustProxy: boolean;
   /** Login attempts allowed per source address per minute (on top of the account lockout). */
   loginRateLimit: number;
+  /** The console's public URL (https://gateway.plant.example); WebAuthn binds keys to its host. Default: the request's Host. */
+  publicUrl: string | undefined;
 }
 
 const fileSchema = z
@@ -44,6 +46,7 @@ const fileSchema = z
     }).partial(),
     webRoot: z.string().min(1),
     trustProxy: z.boolean(),
+    publicUrl: z.url(),
   })
   .partial();
 
@@ -120,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webRoot: env.PORTCULLIS_WEB_ROOT || fromFile.webRoot || defaultWebRoot(),
     trustProxy: envBool(env, 'PORTCULLIS_TRUST_PROXY') ?? fromFile.trustProxy ?? false,
     loginRateLimit: Number(env.PORTCULLIS_LOGIN_RATE_LIMIT || 20),
+    publicUrl: env.PORTCULLIS_PUBLIC_URL || fromFile.publicUrl || undefined,
     ...overrides,
   };
   if (config.tls.enabled && Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) {

@@ -4,6 +4,7 @@ export type ErrorKind =
   | 'unauthorized'
   | 'forbidden'
   | 'password_change_required'
+  | 'mfa_required'
   | 'not_found'
   | 'conflict'
   | 'unprocessable';

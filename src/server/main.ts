@@ -6,7 +6,8 @@ import { migrateToLatest } from './db/migrate.js';
 import { type App, buildApp } from './http/server.js';
 import { type BootstrapResult, bootstrapFirstAdmin } from './identity/bootstrap.js';
 import { purgeExpiredSessions } from './identity/sessions.js';
-import { expireAccounts } from './identity/users.js';
+import { getSecuritySettings } from './identity/settings.js';
+import { disableInactiveAccounts, expireAccounts } from './identity/users.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { ensureTls, type TlsMaterial } from './tls.js';
@@ -47,6 +48,9 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     const housekeeping = setInterval(() => {
       expireAccounts(database.db).catch((err) => logger.error({ err }, 'account expiry sweep failed'));
       purgeExpiredSessions(database.db, config.session).catch((err) => logger.error({ err }, 'session purge failed'));
+      getSecuritySettings(database.db)
+        .then((s) => disableInactiveAccounts(database.db, s.disableInactiveDays))
+        .catch((err) => logger.error({ err }, 'inactive account sweep failed'));
     }, 60_000);
     housekeeping.unref();
     await expireAccounts(database.db);

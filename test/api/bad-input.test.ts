@@ -92,6 +92,32 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
     { body: { subjectType: 'user', subjectId: '$user', targetType: 'asset', target: '00000000-0000-4000-8000-000000000000' }, status: 400, detail: /asset .* does not exist/ },
   ] },
   'DELETE /api/v1/grants/:id': { valid: {}, cases: [] },
+  'POST /api/v1/auth/mfa/totp': { valid: { code: '123456' }, cases: [
+    { body: { code: '' }, status: 400, detail: /code required/ },
+    { body: { code: '123456' }, status: 409, detail: /no pending second factor/ },
+  ] },
+  'POST /api/v1/auth/mfa/recovery': { valid: { code: 'abcd-efgh-jkmn' }, cases: [{ body: { code: 42 }, status: 400, detail: /code/ }] },
+  'POST /api/v1/users/:id/mfa/reset': { valid: {}, cases: [] },
+  'DELETE /api/v1/users/:id/sessions': { valid: {}, cases: [] },
+  'POST /api/v1/me/mfa/totp/enroll': { valid: {}, cases: [] },
+  'POST /api/v1/me/mfa/totp/confirm': { valid: { code: '000000' }, cases: [{ body: { code: 'x'.repeat(65) }, status: 400, detail: /code/ }] },
+  'DELETE /api/v1/me/mfa/totp': { valid: {}, cases: [] },
+  'POST /api/v1/me/mfa/recovery-codes': { valid: {}, cases: [] },
+  'DELETE /api/v1/me/sessions/:id': { valid: {}, cases: [] },
+  'PATCH /api/v1/settings/security': { valid: {}, cases: [
+    { body: { minPasswordLength: 4 }, status: 400, detail: /minPasswordLength/ },
+    { body: { lockoutAttempts: 0 }, status: 400, detail: /lockoutAttempts/ },
+    { body: { otpRequiredRoles: ['Root'] }, status: 400, detail: /otpRequiredRoles/ },
+    { body: { passwordExpirationDays: '30' }, status: 400, detail: /passwordExpirationDays/ },
+  ] },
+  'PATCH /api/v1/settings/login-message': { valid: {}, cases: [{ body: { text: 'x'.repeat(6000) }, status: 400, detail: /text/ }, { body: { enabled: 'yes' }, status: 400, detail: /enabled/ }] },
+  'POST /api/v1/tokens': { valid: { name: 'ITSM', role: 'Client', expiresAt: '2099-01-01' }, cases: [
+    { body: { name: 'ITSM', role: 'Client', expiresAt: '2000-01-01' }, status: 400, detail: /in the future/ },
+    { body: { name: 'ITSM', role: 'Client', expiresAt: '2099-01-01' }, status: 400, detail: /at most one year/ },
+    { body: { name: 'ITSM', role: 'Root', expiresAt: '2099-01-01' }, status: 400, detail: /role/ },
+    { body: { name: 'ITSM', role: 'Client' }, status: 400, detail: /expiresAt/ },
+  ] },
+  'DELETE /api/v1/tokens/:id': { valid: {}, cases: [] },
 };
 
 describe('bad input on every write endpoint', () => {
@@ -112,6 +138,11 @@ describe('bad input on every write endpoint', () => {
     ids.group = (await c.post('/api/v1/groups', { name: 'Existing group', kind: 'permission' })).json.id;
     ids.umgroup = (await c.post('/api/v1/groups', { name: 'User admins', kind: 'user_management' })).json.id;
     ids.grant = (await c.post('/api/v1/grants', { subjectType: 'group', subjectId: ids.group, targetType: 'site', target: ids.site })).json.id;
+    ids.token = (await c.post('/api/v1/tokens', { name: 'Existing token', role: 'Client', expiresAt: new Date(Date.now() + 86_400_000).toISOString() })).json.token.id;
+    // A second session of the admin, to revoke through /me/sessions/:id.
+    const other = t.client();
+    await other.login(t.admin.username, t.admin.password);
+    ids.session = (await c.get('/api/v1/me/sessions')).json.items.find((x: { current: boolean }) => !x.current).id;
     assert.ok(Object.values(ids).every(Boolean), JSON.stringify(ids));
   });
   after(async () => {
@@ -130,7 +161,7 @@ describe('bad input on every write endpoint', () => {
       const ok = r.status === status && r.headers['content-type']?.toString().startsWith('application/problem+json') && detail.test(String(r.json?.detail ?? ''));
       if (!ok) failures.push(`${label}: got ${r.status} ${r.text.slice(0, 300)}`);
     };
-    const ownerOf: Record<string, string> = { sites: 'site', zones: 'zone', assets: 'asset', users: 'user', vendors: 'vendor', groups: 'group', grants: 'grant' };
+    const ownerOf: Record<string, string> = { sites: 'site', zones: 'zone', assets: 'asset', users: 'user', vendors: 'vendor', groups: 'group', grants: 'grant', tokens: 'token', me: 'session' };
     for (const rule of t.gw.rules.filter((r) => r.method !== 'GET')) {
       const key = `${rule.method} ${rule.url}`;
       const entry = TABLE[key]!;
@@ -139,8 +170,10 @@ describe('bad input on every write endpoint', () => {
       const hasBody = rule.method !== 'DELETE' && key !== 'POST /api/v1/assets/import';
       for (const [i, cs] of entry.cases.entries()) await check(`${key} case ${i}`, rule.method, real, fill(cs.body), cs.status, cs.detail);
       if (rule.url.includes(':id')) {
-        await check(`${key} malformed id`, rule.method, rule.url.replace(':id', 'not-a-uuid').replace(':userId', ids.user!), hasBody ? fill(entry.valid) : undefined, 400, /must be an id/);
-        await check(`${key} unknown id`, rule.method, rule.url.replace(':id', '00000000-0000-4000-8000-000000000000').replace(':userId', ids.user!), hasBody ? fill(entry.valid) : undefined, 404, /does not exist/);
+        const session = kind === 'me';
+        await check(`${key} malformed id`, rule.method, rule.url.replace(':id', 'not-a-uuid').replace(':userId', ids.user!), hasBody ? fill(entry.valid) : undefined, 400, session ? /must be a session id/ : /must be an id/);
+        const unknown = session ? '0'.repeat(64) : '00000000-0000-4000-8000-000000000000';
+        await check(`${key} unknown id`, rule.method, rule.url.replace(':id', unknown).replace(':userId', ids.user!), hasBody ? fill(entry.valid) : undefined, 404, session ? /no such session/ : /does not exist/);
       }
       if (hasBody && rule.url !== '/api/v1/auth/logout') {
         await check(`${key} broken JSON`, rule.method, real, '{"name": ', 400, /not valid JSON/, { 'content-type': 'application/json' });

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { reachableAssets, assetAccess } from '../../src/server/access/reports.js';
 import { createGrant } from '../../src/server/access/grants.js';
-import { migrateToLatest } from '../../src/server/db/migrate.js';
+import { LATEST_MIGRATION, migrateToLatest } from '../../src/server/db/migrate.js';
 import { DomainError } from '../../src/server/errors.js';
 import { addMember, createGroup } from '../../src/server/identity/groups.js';
 import { createUser } from '../../src/server/identity/users.js';
@@ -36,7 +36,7 @@ for (const dialect of DIALECTS) {
     it('migrates idempotently', async () => {
       const again = await migrateToLatest(t.database.db);
       assert.deepEqual(again.applied, []);
-      assert.equal(again.current, '0001_initial');
+      assert.equal(again.current, LATEST_MIGRATION);
     });
 
     if (dialect === 'sqlite') {

@@ -9,6 +9,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002_identity': m0002,
 };
 
+/** Name of the newest migration (what a fully migrated database is at). */
+export const LATEST_MIGRATION = Object.keys(MIGRATIONS).at(-1)!;
+
 class StaticProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
     return MIGRATIONS;

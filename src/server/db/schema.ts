@@ -172,8 +172,10 @@ export interface PasswordHistoryTable {
 
 export interface MfaTotpTable {
   user_id: string;
-  /** Secret sealed with the gateway's master key (crypto/secretbox). */
-  secret_enc: string;
+  /** Active secret sealed with the gateway's master key (crypto/secretbox); null until confirmed. */
+  secret_enc: string | null;
+  /** Secret of an enrollment not confirmed yet (re-enrolling keeps the old one until then). */
+  pending_secret_enc: string | null;
   confirmed_at: string | null;
   /** Last accepted 30-second step: a code is never accepted twice. */
   last_step: number;

@@ -16,6 +16,7 @@ const STATUS: Record<ErrorKind, [number, string]> = {
   unauthorized: [401, 'Authentication required'],
   forbidden: [403, 'Forbidden'],
   password_change_required: [403, 'Password change required'],
+  mfa_required: [403, 'Second factor required'],
   not_found: [404, 'Not found'],
   conflict: [409, 'Conflict'],
   unprocessable: [422, 'Unprocessable content'],

@@ -16,6 +16,8 @@ export interface RouteRule {
   url: string;
   access: Access;
   summary: string;
+  allowDuringPasswordChange: boolean;
+  stages: readonly ('mfa' | 'enroll')[];
 }
 
 export interface Handled<B, Q, P> {
@@ -38,6 +40,8 @@ export interface RouteDef<B extends z.ZodType, Q extends z.ZodType, P extends z.
   /** Raw text body of this content type instead of JSON (e.g. CSV import). */
   textBody?: string;
   allowDuringPasswordChange?: boolean;
+  /** Unfinished sign-in stages allowed to call this route. */
+  stages?: readonly ('mfa' | 'enroll')[];
   status?: number;
   handler: (h: Handled<z.output<B>, z.output<Q>, z.output<P>>, reply: FastifyReply) => Promise<unknown>;
 }
@@ -79,7 +83,7 @@ export function createRouter(app: FastifyInstance, deps: RouteDeps, rules: Route
   return {
     rules,
     route(def) {
-      rules.push({ method: def.method, url: def.url, access: def.access, summary: def.summary });
+      rules.push({ method: def.method, url: def.url, access: def.access, summary: def.summary, allowDuringPasswordChange: def.allowDuringPasswordChange ?? false, stages: def.stages ?? [] });
       const schema: Record<string, unknown> = { summary: def.summary, tags: [def.tag] };
       if (def.body) schema.body = jsonSchema(def.body);
       if (def.query) schema.querystring = jsonSchema(def.query);
@@ -93,7 +97,7 @@ export function createRouter(app: FastifyInstance, deps: RouteDeps, rules: Route
         // Authentication and authorization run before the body is read.
         onRequest: async (req) => {
           await loadSession(req, deps.db, deps.config);
-          enforce(req, def.access, { allowDuringPasswordChange: def.allowDuringPasswordChange ?? false });
+          enforce(req, def.access, { allowDuringPasswordChange: def.allowDuringPasswordChange ?? false, stages: def.stages ?? [] });
         },
         handler: async (req, reply) => {
           if (def.textBody && typeof req.body !== 'string') {

@@ -22,7 +22,10 @@ import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { identityRoutes } from './routes/identity.js';
 import { inventoryRoutes } from './routes/inventory.js';
+import { meRoutes } from './routes/me.js';
+import { settingsRoutes } from './routes/settings.js';
 import { systemRoutes } from './routes/system.js';
+import { tokenRoutes } from './routes/tokens.js';
 
 export interface AppDeps {
   config: Config;
@@ -113,6 +116,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   identityRoutes(router);
   accessRoutes(router);
   auditRoutes(router);
+  meRoutes(router, routeDeps);
+  settingsRoutes(router);
+  tokenRoutes(router);
   systemRoutes(router, app, deps);
 
   // The console (React SPA): static files, and index.html for every other non-API path.

@@ -1,11 +1,9 @@
 import { randomInt } from 'node:crypto';
 import argon2 from 'argon2';
-import { invalid } from '../errors.js';
 
 // OWASP-recommended argon2id parameters (19 MiB, 2 passes, 1 lane).
 const OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
-export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 256;
 
 export function hashPassword(password: string): Promise<string> {
@@ -40,14 +38,4 @@ export function generateOneTimePassword(): string {
     groups.push(s);
   }
   return groups.join('-');
-}
-
-/** Minimum rules (the full, configurable policy is in the identity issue). */
-export function checkNewPassword(password: string, username: string, path = '/newPassword'): void {
-  const problems: string[] = [];
-  if (password.length < MIN_PASSWORD_LENGTH) problems.push(`must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (password.length > MAX_PASSWORD_LENGTH) problems.push(`must be at most ${MAX_PASSWORD_LENGTH} characters`);
-  if (username && password.toLowerCase().includes(username.toLowerCase())) problems.push('must not contain the username');
-  if (/^(.)\1+$/.test(password)) problems.push('must not be one repeated character');
-  if (problems.length) throw invalid(`the new password ${problems.join(' and ')}`, problems.map((message) => ({ path, message })));
 }

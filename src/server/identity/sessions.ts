@@ -8,16 +8,21 @@ export interface SessionPolicy {
   absoluteLifetimeHours: number;
 }
 
+export type SessionStage = 'mfa' | 'enroll' | 'complete';
+
 export interface ConsoleSession {
   id: string;
   csrfToken: string;
+  stage: SessionStage;
   user: UsersTable;
+  /** Set when the request came with an API token instead of a cookie. */
+  token?: { id: string; name: string };
 }
 
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** Creates a server-side session. Returns the cookie token: only its hash is stored. */
-export async function createConsoleSession(db: Db, userId: string, policy: SessionPolicy, meta: { ip: string | null; userAgent: string }): Promise<{ token: string; csrfToken: string }> {
+export async function createConsoleSession(db: Db, userId: string, policy: SessionPolicy, meta: { ip: string | null; userAgent: string }, stage: SessionStage = 'complete', mfaMethod: string | null = null): Promise<{ token: string; csrfToken: string }> {
   const token = randomBytes(32).toString('base64url');
   const csrfToken = randomBytes(24).toString('base64url');
   const now = new Date();
@@ -32,8 +37,8 @@ export async function createConsoleSession(db: Db, userId: string, policy: Sessi
       expires_at: new Date(now.getTime() + policy.absoluteLifetimeHours * 3_600_000).toISOString(),
       source_ip: meta.ip,
       user_agent: meta.userAgent.slice(0, 512),
-      stage: 'complete',
-      mfa_method: null,
+      stage,
+      mfa_method: mfaMethod,
       challenge: null,
     })
     .execute();
@@ -61,7 +66,7 @@ export async function resolveConsoleSession(db: Db, token: string, policy: Sessi
   if (now - Date.parse(row.last_seen_at) > 15_000) {
     await db.updateTable('console_sessions').set({ last_seen_at: nowIso() }).where('id', '=', id).execute();
   }
-  return { id, csrfToken: row.csrf_token, user };
+  return { id, csrfToken: row.csrf_token, stage: row.stage, user };
 }
 
 export async function deleteConsoleSession(db: Db, sessionId: string): Promise<void> {
@@ -74,4 +79,40 @@ export async function purgeExpiredSessions(db: Db, policy: SessionPolicy): Promi
     .deleteFrom('console_sessions')
     .where((eb) => eb.or([eb('expires_at', '<=', nowIso()), eb('last_seen_at', '<=', idleCutoff)]))
     .execute();
+}
+
+export interface SessionInfo {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  sourceIp: string | null;
+  userAgent: string;
+  stage: SessionStage;
+  secondFactor: string | null;
+  current: boolean;
+}
+
+export async function listConsoleSessions(db: Db, userId: string, currentId?: string): Promise<SessionInfo[]> {
+  const rows = await db.selectFrom('console_sessions').selectAll().where('user_id', '=', userId).orderBy('last_seen_at', 'desc').execute();
+  return rows.map((r) => ({
+    id: r.id,
+    createdAt: r.created_at,
+    lastSeenAt: r.last_seen_at,
+    expiresAt: r.expires_at,
+    sourceIp: r.source_ip,
+    userAgent: r.user_agent,
+    stage: r.stage,
+    secondFactor: r.mfa_method,
+    current: r.id === currentId,
+  }));
+}
+
+export async function setSessionChallenge(db: Db, sessionId: string, challenge: string | null): Promise<void> {
+  await db.updateTable('console_sessions').set({ challenge }).where('id', '=', sessionId).execute();
+}
+
+export async function sessionChallenge(db: Db, sessionId: string): Promise<string | null> {
+  const r = await db.selectFrom('console_sessions').select('challenge').where('id', '=', sessionId).executeTakeFirst();
+  return r?.challenge ?? null;
 }

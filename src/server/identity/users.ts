@@ -9,10 +9,13 @@ import { inTx } from '../db/tx.js';
 import { conflict, DomainError, invalid, notFound } from '../errors.js';
 import { fromBool, newId, nowIso, toBool } from '../util.js';
 import { id, isoDateTime } from '../validation.js';
-import { checkNewPassword, generateOneTimePassword, hashPassword } from './passwords.js';
+import { assertPasswordAllowed, rememberOldPassword } from './password-policy.js';
+import { generateOneTimePassword, hashPassword } from './passwords.js';
+import { getSecuritySettings } from './settings.js';
 
-export const ROLES = ['Administrator', 'Operator', 'Client'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from './roles.js';
+
+export { ROLES, type Role };
 export const STATUSES = ['active', 'disabled', 'locked', 'expired'] as const;
 
 /** Usernames may not hold '+' or '@': the SSH front door reads "alice+plc-01@gateway". */
@@ -38,7 +41,8 @@ export const userCreateSchema = z.strictObject({
   otpRequired: z.boolean().default(false),
   /** Optional initial password; without one a one-time password is generated and returned once. */
   password: z.string().max(256).optional(),
-  mustChangePassword: z.boolean().default(true),
+  /** For a given password: must it be changed at first login? Default: the security setting. */
+  mustChangePassword: z.boolean().optional(),
 });
 export const userUpdateSchema = z.strictObject({
   displayName: displayName.optional(),
@@ -49,6 +53,8 @@ export const userUpdateSchema = z.strictObject({
   expiresAt: isoDateTime.nullable().optional(),
   otpRequired: z.boolean().optional(),
   status: z.enum(['active', 'disabled']).optional(),
+  /** true: the user must change the password at next login. */
+  mustChangePassword: z.literal(true).optional(),
 });
 export const userFilterSchema = z.strictObject({
   username: z.string().max(64).optional(),
@@ -177,7 +183,8 @@ export interface CreatedUser {
 }
 
 export async function createUser(ctx: Ctx, input: z.infer<typeof userCreateSchema>): Promise<CreatedUser> {
-  if (input.password !== undefined) checkNewPassword(input.password, input.username, '/password');
+  if (input.password !== undefined) await assertPasswordAllowed(ctx.db, { password: input.password, username: input.username, path: '/password' });
+  const forceChange = input.mustChangePassword ?? (await getSecuritySettings(ctx.db)).forcePasswordChange;
   if (input.type === 'ldap' && input.password !== undefined) throw invalid('directory (LDAP) users have no local password', [{ path: '/password', message: 'not allowed for ldap users' }]);
   const oneTime = input.type === 'local' && input.password === undefined ? generateOneTimePassword() : undefined;
   const secret = input.password ?? oneTime;
@@ -200,7 +207,7 @@ export async function createUser(ctx: Ctx, input: z.infer<typeof userCreateSchem
       otp_required: fromBool(input.otpRequired),
       status: 'active',
       password_hash: hash,
-      must_change_password: fromBool(oneTime !== undefined || (input.password !== undefined && input.mustChangePassword)),
+      must_change_password: fromBool(oneTime !== undefined || (input.password !== undefined && forceChange)),
       failed_logins: 0,
       locked_until: null,
       ldap_domain_id: null,
@@ -243,6 +250,7 @@ export async function updateUser(ctx: Ctx, userId: string, input: z.infer<typeof
         otp_required: fromBool(input.otpRequired ?? before.otpRequired),
         status,
         ...(unlocking ? { failed_logins: 0, locked_until: null } : {}),
+        ...(input.mustChangePassword ? { must_change_password: 1 as const } : {}),
         updated_at: nowIso(),
       })
       .where('id', '=', userId)
@@ -277,10 +285,12 @@ export async function deleteUser(ctx: Ctx, userId: string): Promise<void> {
 export async function resetPassword(ctx: Ctx, userId: string, opts: { password?: string } = {}): Promise<{ oneTimePassword?: string }> {
   const before = await getUser(ctx.db, userId);
   if (before.type !== 'local') throw invalid(`"${before.username}" is a directory (LDAP) user: reset the password in the directory`);
-  if (opts.password !== undefined) checkNewPassword(opts.password, before.username, '/password');
+  if (opts.password !== undefined) await assertPasswordAllowed(ctx.db, { password: opts.password, username: before.username, userId, path: '/password' });
   const oneTime = opts.password === undefined ? generateOneTimePassword() : undefined;
   const hash = await hashPassword((opts.password ?? oneTime)!);
   await inTx(ctx.db, async (tx) => {
+    const old = await tx.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst();
+    await rememberOldPassword(tx, userId, old?.password_hash ?? null, nowIso());
     await tx
       .updateTable('users')
       .set({ password_hash: hash, must_change_password: 1, password_changed_at: nowIso(), failed_logins: 0, locked_until: null, updated_at: nowIso() })
@@ -305,4 +315,32 @@ export async function expireAccounts(db: Db): Promise<number> {
     });
   }
   return due.length;
+}
+
+/**
+ * Accounts without a sign-in for `days` days are disabled (IEC 62443-3-3 SR 1.3), audited. The
+ * last active administrator is kept, so the gateway never locks everyone out.
+ */
+export async function disableInactiveAccounts(db: Db, days: number): Promise<number> {
+  if (days <= 0) return 0;
+  const cutoff = new Date(Date.now() - days * 86_400_000).toISOString();
+  const due = await db
+    .selectFrom('users')
+    .select(['id', 'username', 'role', 'last_login_at', 'created_at'])
+    .where('status', '=', 'active')
+    .where((eb) => eb.or([eb('last_login_at', '<', cutoff), eb.and([eb('last_login_at', 'is', null), eb('created_at', '<', cutoff)])]))
+    .execute();
+  let n = 0;
+  for (const u of due) {
+    const done = await inTx(db, async (tx: Tx) => {
+      if (u.role === 'Administrator' && (await activeAdminCount(tx, u.id)) === 0) return false;
+      const r = await tx.updateTable('users').set({ status: 'disabled', updated_at: nowIso() }).where('id', '=', u.id).where('status', '=', 'active').executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await endConsoleSessions(tx, u.id);
+      await audit(tx, SYSTEM_ACTOR, { action: 'user.disable_inactive', target: { type: 'user', id: u.id, name: u.username }, details: { inactiveDays: days, lastLoginAt: u.last_login_at } });
+      return true;
+    });
+    if (done) n++;
+  }
+  return n;
 }

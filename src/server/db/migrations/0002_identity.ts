@@ -22,7 +22,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('mfa_totp')
     .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
-    .addColumn('secret_enc', 'text', (c) => c.notNull())
+    .addColumn('secret_enc', 'text')
+    .addColumn('pending_secret_enc', 'text')
     .addColumn('confirmed_at', 'text')
     .addColumn('last_step', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('created_at', 'text', (c) => c.notNull())

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { audit, changes } from '../audit/log.js';
+import type { Ctx } from '../context.js';
+import type { Executor } from '../db/index.js';
+import { inTx } from '../db/tx.js';
+import { nowIso } from '../util.js';
+import { ROLES } from './roles.js';
+
+/** System Management -> Security. Defaults follow NIST SP 800-63B and IEC 62443-3-3 SR 1.x. */
+export const securitySettingsSchema = z.strictObject({
+  minPasswordLength: z.number().int().min(8, 'at least 8').max(128).default(12),
+  enforceCharacterClasses: z.boolean().default(false),
+  blockCommonPasswords: z.boolean().default(true),
+  /** 0 = passwords do not expire (NIST SP 800-63B). */
+  passwordExpirationDays: z.number().int().min(0).max(3650).default(0),
+  /** How many previous passwords may not be reused (0 = off). */
+  passwordHistory: z.number().int().min(0).max(24).default(5),
+  lockoutAttempts: z.number().int().min(1).max(100).default(5),
+  lockoutMinutes: z.number().int().min(1).max(10_080).default(15),
+  /** Accounts without a login for this many days are disabled (0 = off). */
+  disableInactiveDays: z.number().int().min(0).max(3650).default(90),
+  /** Passwords set by an administrator must be changed at next login. */
+  forcePasswordChange: z.boolean().default(true),
+  otpRequiredGlobal: z.boolean().default(false),
+  otpRequiredRoles: z.array(z.enum(ROLES)).max(3).default([]),
+});
+export type SecuritySettings = z.output<typeof securitySettingsSchema>;
+export const securitySettingsUpdateSchema = securitySettingsSchema.partial();
+
+/** The system-use notification shown before login (IEC 62443-3-3 SR 1.12). */
+export const loginMessageSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  title: z.string().trim().max(200).default('Authorized use only'),
+  text: z
+    .string()
+    .max(5000)
+    .default('This system is for authorized users only. All sessions are recorded and monitored. By signing in you consent to this.'),
+});
+export type LoginMessage = z.output<typeof loginMessageSchema>;
+export const loginMessageUpdateSchema = loginMessageSchema.partial();
+
+const DOCS = {
+  security: securitySettingsSchema,
+  login_message: loginMessageSchema,
+} as const;
+type DocKey = keyof typeof DOCS;
+
+async function read<K extends DocKey>(ex: Executor, key: K): Promise<z.output<(typeof DOCS)[K]>> {
+  const row = await ex.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+  let stored: unknown = {};
+  try {
+    stored = row ? JSON.parse(row.value) : {};
+  } catch {
+    stored = {};
+  }
+  // Stored documents are re-validated; a field that no longer validates falls back to its default.
+  const parsed = DOCS[key].safeParse(stored);
+  return (parsed.success ? parsed.data : DOCS[key].parse({})) as z.output<(typeof DOCS)[K]>;
+}
+
+async function write<K extends DocKey>(ctx: Ctx, key: K, patch: Record<string, unknown>, action: string) {
+  return inTx(ctx.db, async (tx) => {
+    const before = await read(tx, key);
+    const after = DOCS[key].parse({ ...before, ...patch }) as z.output<(typeof DOCS)[K]>;
+    const value = JSON.stringify(after);
+    const now = nowIso();
+    const exists = await tx.selectFrom('settings').select('key').where('key', '=', key).executeTakeFirst();
+    if (exists) await tx.updateTable('settings').set({ value, updated_at: now, updated_by: ctx.actor.id }).where('key', '=', key).execute();
+    else await tx.insertInto('settings').values({ key, value, updated_at: now, updated_by: ctx.actor.id }).execute();
+    await audit(tx, ctx.actor, { action, target: { type: 'settings', id: key, name: key }, details: { changes: changes(before as Record<string, unknown>, patch) } });
+    return after;
+  });
+}
+
+export const getSecuritySettings = (ex: Executor) => read(ex, 'security');
+export const getLoginMessage = (ex: Executor) => read(ex, 'login_message');
+export const updateSecuritySettings = (ctx: Ctx, patch: z.output<typeof securitySettingsUpdateSchema>) => write(ctx, 'security', patch, 'settings.security_update');
+export const updateLoginMessage = (ctx: Ctx, patch: z.output<typeof loginMessageUpdateSchema>) => write(ctx, 'login_message', patch, 'settings.login_message_update');
