@@ -85,6 +85,8 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
   'DELETE /api/v1/groups/:id': { valid: {}, cases: [] },
   'POST /api/v1/groups/:id/members': { valid: { userId: '$user' }, cases: [{ body: { userId: '00000000-0000-4000-8000-000000000000' }, status: 404, detail: /user .* does not exist/ }] },
   'DELETE /api/v1/groups/:id/members/:userId': { valid: {}, cases: [] },
+  'POST /api/v1/groups/:id/managers': { valid: { userId: '$user' }, cases: [{ body: { userId: '$user' }, status: 409, detail: /only user-management groups have managers/ }] },
+  'DELETE /api/v1/groups/:id/managers/:userId': { valid: {}, cases: [] },
   'POST /api/v1/grants': { valid: { subjectType: 'user', subjectId: '$user', targetType: 'asset', target: '$asset' }, cases: [
     { body: { subjectType: 'user', subjectId: '$user', targetType: 'planet', target: 'x' }, status: 400, detail: /targetType/ },
     { body: { subjectType: 'user', subjectId: '$user', targetType: 'tag', target: 'bad tag!' }, status: 400, detail: /tags are/ },

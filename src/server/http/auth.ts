@@ -10,7 +10,13 @@ import { authenticateToken } from '../identity/tokens.js';
 import type { Role } from '../identity/users.js';
 
 /** Who may call a route: anyone, any signed-in user, or the listed roles. */
-export type Access = 'public' | 'authenticated' | readonly Role[];
+/**
+ * Who may call a route: anyone, any signed-in user, the listed roles, or the listed roles plus
+ * managers of a user-management group holding the target user (checked per request by the router).
+ */
+export type Access = 'public' | 'authenticated' | readonly Role[] | { roles: readonly Role[]; delegated: 'user-management' };
+
+export const isDelegated = (a: Access): a is { roles: readonly Role[]; delegated: 'user-management' } => typeof a === 'object' && !Array.isArray(a);
 
 export interface AuthState {
   session: ConsoleSession;
@@ -93,8 +99,12 @@ export function enforce(req: FastifyRequest, access: Access, opts: EnforceOption
   if (auth.session.user.must_change_password === 1 && !opts.allowDuringPasswordChange) {
     throw new DomainError('password_change_required', 'change your password first (POST /api/v1/auth/change-password)');
   }
-  if (access !== 'authenticated' && !access.includes(auth.session.user.role)) {
-    throw new DomainError('forbidden', `this needs the role ${access.join(' or ')}; you are ${auth.session.user.role}`);
+  if (access === 'authenticated') return;
+  // Delegated routes: non-listed roles go on to the router's per-target check.
+  if (isDelegated(access)) return;
+  const roles = access as readonly Role[];
+  if (!roles.includes(auth.session.user.role)) {
+    throw new DomainError('forbidden', `this needs the role ${roles.join(' or ')}; you are ${auth.session.user.role}`);
   }
 }
 

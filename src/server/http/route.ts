@@ -6,7 +6,9 @@ import type { SecretBox } from '../crypto/secretbox.js';
 import type { Db } from '../db/index.js';
 import { invalid } from '../errors.js';
 import { zodIssues } from '../validation.js';
-import { type Access, actorOf, enforce, loadSession } from './auth.js';
+import { type Access, actorOf, enforce, isDelegated, loadSession } from './auth.js';
+import { DomainError } from '../errors.js';
+import { managesUser } from '../identity/delegation.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -37,6 +39,8 @@ export interface RouteDef<B extends z.ZodType, Q extends z.ZodType, P extends z.
   body?: B;
   query?: Q;
   params?: P;
+  /** For delegated access: the user the request acts on (a manager must manage them). */
+  delegatedTarget?: (params: z.output<P>) => string;
   /** Raw text body of this content type instead of JSON (e.g. CSV import). */
   textBody?: string;
   allowDuringPasswordChange?: boolean;
@@ -107,6 +111,12 @@ export function createRouter(app: FastifyInstance, deps: RouteDeps, rules: Route
           const query = parse(def.query ?? EMPTY, dropEmpty(req.query), 'query');
           const params = parse(def.params ?? EMPTY, req.params ?? {}, 'params');
           const ctx: SecretCtx = { db: deps.db, actor: actorOf(req), secrets: deps.secrets };
+          if (isDelegated(def.access) && !def.access.roles.includes(req.auth!.session.user.role)) {
+            const target = def.delegatedTarget?.(params as never);
+            if (!target || !(await managesUser(deps.db, req.auth!.session.user.id, target))) {
+              throw new DomainError('forbidden', `this needs the role ${def.access.roles.join(' or ')}, or managing the user through a user-management group`);
+            }
+          }
           const result = await def.handler({ body, query, params, ctx, req } as never, reply);
           if (reply.sent) return reply;
           if (result === undefined) return reply.code(def.status ?? 204).send();

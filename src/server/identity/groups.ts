@@ -136,3 +136,54 @@ export async function removeMember(ctx: Ctx, groupId: string, userId: string): P
     await audit(tx, ctx.actor, { action: 'group.member_remove', target: { type: 'group', id: groupId, name: group.name }, details: { user: user.username } });
   });
 }
+
+/** Managers of a user-management group administer its members (delegated user administration). */
+export async function listManagers(ex: Executor, groupId: string): Promise<GroupMember[]> {
+  const rows = await ex
+    .selectFrom('group_managers')
+    .innerJoin('users', 'users.id', 'group_managers.user_id')
+    .select(['users.id', 'users.username', 'users.display_name', 'group_managers.added_at'])
+    .where('group_managers.group_id', '=', groupId)
+    .orderBy('users.username')
+    .execute();
+  return rows.map((r) => ({ userId: r.id, username: r.username, displayName: r.display_name, addedAt: r.added_at }));
+}
+
+export async function addManager(ctx: Ctx, groupId: string, userId: string): Promise<GroupMember[]> {
+  return inTx(ctx.db, async (tx) => {
+    const group = await getGroup(tx, groupId);
+    if (group.kind !== 'user_management') throw conflict(`"${group.name}" is a permission group: only user-management groups have managers`);
+    const user = await getUser(tx, userId);
+    const exists = await tx.selectFrom('group_managers').select('user_id').where('group_id', '=', groupId).where('user_id', '=', userId).executeTakeFirst();
+    if (exists) throw conflict(`"${user.username}" already manages "${group.name}"`);
+    await tx.insertInto('group_managers').values({ group_id: groupId, user_id: userId, added_at: nowIso() }).execute();
+    await audit(tx, ctx.actor, { action: 'group.manager_add', target: { type: 'group', id: groupId, name: group.name }, details: { user: user.username } });
+    return listManagers(tx, groupId);
+  });
+}
+
+export async function removeManager(ctx: Ctx, groupId: string, userId: string): Promise<void> {
+  await inTx(ctx.db, async (tx) => {
+    const group = await getGroup(tx, groupId);
+    const user = await getUser(tx, userId);
+    const r = await tx.deleteFrom('group_managers').where('group_id', '=', groupId).where('user_id', '=', userId).executeTakeFirst();
+    if (Number(r.numDeletedRows ?? 0) === 0) throw notFound('manager', `${user.username} of ${group.name}`);
+    await audit(tx, ctx.actor, { action: 'group.manager_remove', target: { type: 'group', id: groupId, name: group.name }, details: { user: user.username } });
+  });
+}
+
+/** The users a manager administers through user-management groups. */
+export async function managedUsers(ex: Executor, managerId: string) {
+  return ex
+    .selectFrom('group_managers')
+    .innerJoin('groups', 'groups.id', 'group_managers.group_id')
+    .innerJoin('group_members', 'group_members.group_id', 'groups.id')
+    .innerJoin('users', 'users.id', 'group_members.user_id')
+    .select(['users.id', 'users.username', 'users.display_name', 'users.role', 'users.status', 'groups.name as group_name'])
+    .where('groups.kind', '=', 'user_management')
+    .where('group_managers.user_id', '=', managerId)
+    .where('users.role', '!=', 'Administrator')
+    .where('users.id', '!=', managerId)
+    .orderBy('users.username')
+    .execute();
+}

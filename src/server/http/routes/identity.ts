@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { reachableAssets } from '../../access/reports.js';
-import { addMember, createGroup, deleteGroup, getGroup, groupCreateSchema, groupFilterSchema, groupUpdateSchema, listGroups, listMembers, memberAddSchema, removeMember, updateGroup } from '../../identity/groups.js';
+import { addManager, addMember, createGroup, listManagers, managedUsers, removeManager, deleteGroup, getGroup, groupCreateSchema, groupFilterSchema, groupUpdateSchema, listGroups, listMembers, memberAddSchema, removeMember, updateGroup } from '../../identity/groups.js';
 import { audit } from '../../audit/log.js';
+import { DomainError } from '../../errors.js';
 import { resetMfa } from '../../identity/mfa/service.js';
 import { listConsoleSessions } from '../../identity/sessions.js';
 import { createUser, deleteUser, endConsoleSessions, getUser, listUsers, resetPassword, updateUser, userCreateSchema, userCsvRow, userFilterSchema, userUpdateSchema } from '../../identity/users.js';
@@ -13,6 +14,12 @@ import { type Router, idParams } from '../route.js';
 
 const ADMIN = ['Administrator'] as const;
 const STAFF = ['Administrator', 'Operator'] as const;
+/** Administrators, or managers of a user-management group holding the target user. */
+const USER_ADMIN = { roles: ADMIN, delegated: 'user-management' } as const;
+const USER_READ = { roles: STAFF, delegated: 'user-management' } as const;
+const target = (p: { id: string }) => p.id;
+/** What a delegated manager may change on a member (no role, affiliation or expiry changes). */
+const DELEGATED_FIELDS = new Set(['status', 'mustChangePassword', 'displayName', 'email']);
 const format = z.strictObject({ format: z.enum(['json', 'csv']).default('json') });
 
 export function identityRoutes(r: Router) {
@@ -21,25 +28,31 @@ export function identityRoutes(r: Router) {
     handler: ({ ctx, query }, reply) => answerList(reply, query, (p) => listUsers(ctx.db, query, p), { name: 'users', row: userCsvRow }) });
   r.route({ method: 'POST', url: '/api/v1/users', tag: 'users', summary: 'Create a user (returns a one-time password when none is given)', access: ADMIN, body: userCreateSchema, status: 201,
     handler: ({ ctx, body }) => createUser(ctx, body) });
-  r.route({ method: 'GET', url: '/api/v1/users/:id', tag: 'users', summary: 'Get a user', access: STAFF, params: idParams,
+  r.route({ method: 'GET', url: '/api/v1/users/:id', tag: 'users', summary: 'Get a user', access: USER_READ, delegatedTarget: target, params: idParams,
     handler: ({ ctx, params }) => getUser(ctx.db, params.id) });
-  r.route({ method: 'PATCH', url: '/api/v1/users/:id', tag: 'users', summary: 'Update a user; status active/disabled enables, disables or unlocks', access: ADMIN, params: idParams, body: userUpdateSchema,
-    handler: ({ ctx, params, body }) => updateUser(ctx, params.id, body) });
+  r.route({ method: 'PATCH', url: '/api/v1/users/:id', tag: 'users', summary: 'Update a user; status active/disabled enables, disables or unlocks', access: USER_ADMIN, delegatedTarget: target, params: idParams, body: userUpdateSchema,
+    handler: ({ ctx, params, body, req }) => {
+      if (req.auth!.session.user.role !== 'Administrator') {
+        const extra = Object.keys(body).filter((k) => !DELEGATED_FIELDS.has(k));
+        if (extra.length) throw new DomainError('forbidden', `as a user-management group manager you may change ${[...DELEGATED_FIELDS].join(', ')}; not ${extra.join(', ')}`);
+      }
+      return updateUser(ctx, params.id, body);
+    } });
   r.route({ method: 'DELETE', url: '/api/v1/users/:id', tag: 'users', summary: 'Delete a user', access: ADMIN, params: idParams,
     handler: ({ ctx, params }) => deleteUser(ctx, params.id) });
-  r.route({ method: 'POST', url: '/api/v1/users/:id/reset-password', tag: 'users', summary: 'Reset a password to a new one-time password (changed at next login)', access: ADMIN, params: idParams,
+  r.route({ method: 'POST', url: '/api/v1/users/:id/reset-password', tag: 'users', summary: 'Reset a password to a new one-time password (changed at next login)', access: USER_ADMIN, delegatedTarget: target, params: idParams,
     handler: ({ ctx, params }) => resetPassword(ctx, params.id) });
-  r.route({ method: 'POST', url: '/api/v1/users/:id/mfa/reset', tag: 'users', summary: 'Remove every second factor of a user (they enroll again)', access: ADMIN, params: idParams,
+  r.route({ method: 'POST', url: '/api/v1/users/:id/mfa/reset', tag: 'users', summary: 'Remove every second factor of a user (they enroll again)', access: USER_ADMIN, delegatedTarget: target, params: idParams,
     handler: async ({ ctx, params }) => {
       const u = await getUser(ctx.db, params.id);
       await resetMfa(ctx, { id: u.id, username: u.username });
     } });
-  r.route({ method: 'GET', url: '/api/v1/users/:id/sessions', tag: 'users', summary: "A user's console sessions", access: ADMIN, params: idParams,
+  r.route({ method: 'GET', url: '/api/v1/users/:id/sessions', tag: 'users', summary: "A user's console sessions", access: USER_ADMIN, delegatedTarget: target, params: idParams,
     handler: async ({ ctx, params }) => {
       await getUser(ctx.db, params.id);
       return { items: await listConsoleSessions(ctx.db, params.id) };
     } });
-  r.route({ method: 'DELETE', url: '/api/v1/users/:id/sessions', tag: 'users', summary: "End all of a user's console sessions", access: ADMIN, params: idParams,
+  r.route({ method: 'DELETE', url: '/api/v1/users/:id/sessions', tag: 'users', summary: "End all of a user's console sessions", access: USER_ADMIN, delegatedTarget: target, params: idParams,
     handler: async ({ ctx, params }) => {
       const u = await getUser(ctx.db, params.id);
       const n = await endConsoleSessions(ctx.db, u.id);
@@ -73,7 +86,7 @@ export function identityRoutes(r: Router) {
   r.route({ method: 'POST', url: '/api/v1/groups', tag: 'groups', summary: 'Create a group (permission or user_management)', access: ADMIN, body: groupCreateSchema, status: 201,
     handler: ({ ctx, body }) => createGroup(ctx, body) });
   r.route({ method: 'GET', url: '/api/v1/groups/:id', tag: 'groups', summary: 'Get a group with its members', access: STAFF, params: idParams,
-    handler: async ({ ctx, params }) => ({ ...(await getGroup(ctx.db, params.id)), members: await listMembers(ctx.db, params.id) }) });
+    handler: async ({ ctx, params }) => ({ ...(await getGroup(ctx.db, params.id)), members: await listMembers(ctx.db, params.id), managers: await listManagers(ctx.db, params.id) }) });
   r.route({ method: 'PATCH', url: '/api/v1/groups/:id', tag: 'groups', summary: 'Update a group', access: ADMIN, params: idParams, body: groupUpdateSchema,
     handler: ({ ctx, params, body }) => updateGroup(ctx, params.id, body) });
   r.route({ method: 'DELETE', url: '/api/v1/groups/:id', tag: 'groups', summary: 'Delete a group (its grants go with it)', access: ADMIN, params: idParams,
@@ -83,4 +96,11 @@ export function identityRoutes(r: Router) {
   r.route({ method: 'DELETE', url: '/api/v1/groups/:id/members/:userId', tag: 'groups', summary: 'Remove a member', access: ADMIN,
     params: z.strictObject({ id: z.uuid('must be an id (UUID)'), userId: z.uuid('must be an id (UUID)') }),
     handler: ({ ctx, params }) => removeMember(ctx, params.id, params.userId) });
+  r.route({ method: 'POST', url: '/api/v1/groups/:id/managers', tag: 'groups', summary: 'Make a user manager of a user-management group (delegated user administration)', access: ADMIN, params: idParams, body: memberAddSchema, status: 201,
+    handler: async ({ ctx, params, body }) => ({ managers: await addManager(ctx, params.id, body.userId) }) });
+  r.route({ method: 'DELETE', url: '/api/v1/groups/:id/managers/:userId', tag: 'groups', summary: 'Remove a manager', access: ADMIN,
+    params: z.strictObject({ id: z.uuid('must be an id (UUID)'), userId: z.uuid('must be an id (UUID)') }),
+    handler: ({ ctx, params }) => removeManager(ctx, params.id, params.userId) });
+  r.route({ method: 'GET', url: '/api/v1/me/managed-users', tag: 'me', summary: 'Users I administer through user-management groups', access: 'authenticated',
+    handler: async ({ ctx, req }) => ({ items: await managedUsers(ctx.db, req.auth!.session.user.id) }) });
 }

@@ -73,9 +73,11 @@ export class LdapConnection {
   static async open(s: LdapSettings): Promise<LdapConnection> {
     const host = new URL(s.url).hostname.replace(/^\[|\]$/g, '');
     const tls = tlsOptions(s, host);
-    const client = new Client({ url: s.url, timeout: LDAP_TIMEOUT_MS, connectTimeout: LDAP_TIMEOUT_MS, tlsOptions: tls, strictDN: true });
+    // ldapts speaks TLS from the first byte whenever tlsOptions is given: only for ldaps://.
+    const ldaps = s.url.startsWith('ldaps:');
+    const client = new Client({ url: s.url, timeout: LDAP_TIMEOUT_MS, connectTimeout: LDAP_TIMEOUT_MS, strictDN: true, ...(ldaps ? { tlsOptions: tls } : {}) });
     const conn = new LdapConnection(client, s);
-    if (s.startTls) {
+    if (s.startTls && !ldaps) {
       try {
         await client.startTLS(tls);
       } catch (err) {

@@ -26,6 +26,15 @@ export function allUsersFilter(template: string): string {
 export function isValidFilter(template: string): boolean {
   const f = userSearchFilter(template, 'x').trim();
   if (!f.startsWith('(') || !f.endsWith(')')) return false;
+  // Literal parentheses in values are written \28 \29, so every bare one is syntax: the first
+  // must close only at the very end (ldapts' parser forgives a missing one).
+  let depth = 0;
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '(') depth++;
+    else if (f[i] === ')' && --depth === 0 && i !== f.length - 1) return false;
+    if (depth < 0) return false;
+  }
+  if (depth !== 0) return false;
   try {
     FilterParser.parseString(f);
     return true;
