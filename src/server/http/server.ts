@@ -26,6 +26,7 @@ import { meRoutes } from './routes/me.js';
 import { settingsRoutes } from './routes/settings.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { webauthnRoutes } from './routes/webauthn.js';
 
 export interface AppDeps {
   config: Config;
@@ -117,6 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   accessRoutes(router);
   auditRoutes(router);
   meRoutes(router, routeDeps);
+  webauthnRoutes(router, routeDeps);
   settingsRoutes(router);
   tokenRoutes(router);
   systemRoutes(router, app, deps);

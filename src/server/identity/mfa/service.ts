@@ -43,16 +43,23 @@ export async function startTotpEnrollment(ctx: SecretCtx, user: { id: string; us
 
 /** Confirms enrollment with a code from the app; first enrollment also issues recovery codes. */
 export async function confirmTotpEnrollment(ctx: SecretCtx, user: { id: string; username: string }, code: string): Promise<{ recoveryCodes?: string[] }> {
+  const row = await ctx.db.selectFrom('mfa_totp').selectAll().where('user_id', '=', user.id).executeTakeFirst();
+  if (!row?.pending_secret_enc) throw invalid('no TOTP enrollment is in progress: start one first');
+  const step = matchTotp(ctx.secrets.open(row.pending_secret_enc, PURPOSE), code.trim(), Date.now(), 0);
+  if (step === undefined) {
+    // Audited outside any transaction: the refusal must stay on record.
+    await audit(ctx.db, ctx.actor, { action: 'mfa.totp_enroll', target: { type: 'user', id: user.id, name: user.username }, result: 'failure', details: { reason: 'wrong confirmation code' } });
+    throw invalid('the code does not match: check the time on your device and enter the current code', [{ path: '/code', message: 'wrong code' }]);
+  }
   return inTx(ctx.db, async (tx) => {
-    const row = await tx.selectFrom('mfa_totp').selectAll().where('user_id', '=', user.id).executeTakeFirst();
-    if (!row?.pending_secret_enc) throw invalid('no TOTP enrollment is in progress: start one first');
-    const step = matchTotp(ctx.secrets.open(row.pending_secret_enc, PURPOSE), code.trim(), Date.now(), 0);
-    if (step === undefined) {
-      await audit(tx, ctx.actor, { action: 'mfa.totp_enroll', target: { type: 'user', id: user.id, name: user.username }, result: 'failure', details: { reason: 'wrong confirmation code' } });
-      throw invalid('the code does not match: check the time on your device and enter the current code', [{ path: '/code', message: 'wrong code' }]);
-    }
     const first = !row.secret_enc;
-    await tx.updateTable('mfa_totp').set({ secret_enc: row.pending_secret_enc, pending_secret_enc: null, confirmed_at: nowIso(), last_step: step }).where('user_id', '=', user.id).execute();
+    const r = await tx
+      .updateTable('mfa_totp')
+      .set({ secret_enc: row.pending_secret_enc, pending_secret_enc: null, confirmed_at: nowIso(), last_step: step })
+      .where('user_id', '=', user.id)
+      .where('pending_secret_enc', '=', row.pending_secret_enc)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw invalid('the enrollment changed meanwhile: start again');
     const hadCodes = (await remainingRecoveryCodes(tx, user.id)) > 0;
     const recoveryCodes = first || !hadCodes ? await issueRecoveryCodes(tx, user.id) : undefined;
     await audit(tx, ctx.actor, { action: first ? 'mfa.totp_enroll' : 'mfa.totp_reenroll', target: { type: 'user', id: user.id, name: user.username }, details: { recoveryCodesIssued: Boolean(recoveryCodes) } });
