@@ -19,14 +19,18 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
-const SECRET_KEY = /pass(word)?|secret|token|private.?key|otp|cookie/i;
+// Keys that name a secret; only string values are secrets (flags such as mustChangePassword stay).
+const SECRET_KEY = /(password|passphrase|secret|token|private.?key|cookie|codes?)$/i;
 
 /** Removes anything secret-looking from a change summary before it is written. */
 export function scrubDetails(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(scrubDetails);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : scrubDetails(v);
+    for (const [k, v] of Object.entries(value)) {
+      const secretish = SECRET_KEY.test(k) && (typeof v === 'string' || (Array.isArray(v) && v.some((x) => typeof x === 'string')));
+      out[k] = secretish ? '[redacted]' : scrubDetails(v);
+    }
     return out;
   }
   return value;
