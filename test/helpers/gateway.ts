@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { loadConfig } from '../../src/server/config.js';
 import { startGateway as start, type Gateway } from '../../src/server/main.js';
 import { createLogger } from '../../src/server/logger.js';
@@ -82,7 +83,7 @@ export const ADMIN_PASSWORD = 'Adm1n-Gateway-Passw0rd';
  * Starts a real gateway on 127.0.0.1 with a fresh data dir (port chosen by the OS, HTTPS with
  * its self-signed certificate). dialect 'postgres' gives it a fresh database on the test cluster.
  */
-export async function startGateway(opts: { adminPassword?: string; dialect?: TestDialect; tls?: boolean; loginRateLimit?: number } = {}): Promise<TestGateway> {
+export async function startGateway(opts: { adminPassword?: string; dialect?: TestDialect; tls?: boolean; loginRateLimit?: number; logLevel?: string; logTo?: Writable } = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-test-'));
   const pgdb = opts.dialect === 'postgres' ? await createPgDatabase() : undefined;
   const base = loadConfig({ PORTCULLIS_DATA_DIR: dataDir });
@@ -91,12 +92,12 @@ export async function startGateway(opts: { adminPassword?: string; dialect?: Tes
     port: 0,
     databaseUrl: pgdb?.url,
     adminPassword: opts.adminPassword,
-    logLevel: process.env.PORTCULLIS_TEST_LOG_LEVEL ?? 'silent',
+    logLevel: opts.logLevel ?? process.env.PORTCULLIS_TEST_LOG_LEVEL ?? 'silent',
     tls: { ...base.tls, enabled: opts.tls ?? true },
     // The suites sign in often from 127.0.0.1; the rate-limit test sets its own low limit.
     loginRateLimit: opts.loginRateLimit ?? 10_000,
   };
-  const gw = await start(config, { logger: createLogger(config.logLevel) });
+  const gw = await start(config, { logger: createLogger(config.logLevel, opts.logTo) });
   const password = opts.adminPassword ?? gw.bootstrap.oneTimePassword;
   if (!password) throw new Error('no admin password: bootstrap did not produce one');
   return {

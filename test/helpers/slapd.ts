@@ -44,6 +44,8 @@ export interface Slapd {
   groups: { admins: string; operators: string; vendors: string };
   /** rootdn credentials, for tests that change the directory */
   root: { dn: string; password: string };
+  /** slapd's process id (gone after stop()) */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -174,15 +176,43 @@ async function waitReady(url: string, root: { dn: string; password: string }, ch
   }
 }
 
-function stopChild(child: ChildProcess, timeoutMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+/**
+ * slapd runs under a small sh watchdog that stops it when our end of the watchdog's stdin closes:
+ * on stop(), and also when this process dies without running any handler (SIGKILL, a killed test
+ * runner), since the kernel closes the pipe then. `wait` makes the watchdog exit with slapd.
+ */
+const WATCHDOG = 'exec 3<&0 </dev/null; "$0" "$@" 3<&- & pid=$!; (cat >/dev/null; kill -TERM "$pid" 2>/dev/null) <&3 & exec 3<&-; wait "$pid"';
+
+function readPid(file: string): number | undefined {
+  try {
+    const n = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function stopChild(child: ChildProcess, pidFile: string, timeoutMs = 5000): Promise<void> {
+  const done = child.exitCode !== null || child.signalCode !== null;
+  if (done) {
+    child.stdin?.destroy();
+    return Promise.resolve();
+  }
   return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const t = setTimeout(() => {
+      const pid = readPid(pidFile);
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.once('exit', () => {
       clearTimeout(t);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.stdin?.end();
   });
 }
 
@@ -199,7 +229,7 @@ export async function startSlapd(): Promise<Slapd> {
   const groups = { admins: `cn=ot-admins,ou=groups,${BASE}`, operators: `cn=ot-operators,ou=groups,${BASE}`, vendors: `cn=vendors,ou=groups,${BASE}` };
 
   let child: ChildProcess | undefined;
-  const killOnExit = () => child?.kill('SIGKILL');
+  const pidFile = join(dir, 'slapd.pid');
   try {
     mkdirSync(join(dir, 'db'), { mode: 0o700 });
     const tls = makeCertificates(dir);
@@ -212,21 +242,21 @@ export async function startSlapd(): Promise<Slapd> {
       const url = `ldap://127.0.0.1:${port}`;
       const ldapsUrl = `ldaps://127.0.0.1:${tlsPort}`;
       let output = '';
-      // -d 0 keeps slapd in the foreground (our child) without debug output; errors still go to stderr.
-      child = spawn(SLAPD, ['-d', '0', '-f', conf, '-h', `${url}/ ${ldapsUrl}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // -d 0 keeps slapd in the foreground without debug output; errors still go to stderr.
+      child = spawn('/bin/sh', ['-c', WATCHDOG, SLAPD, '-d', '0', '-f', conf, '-h', `${url}/ ${ldapsUrl}/`], { stdio: ['pipe', 'pipe', 'pipe'] });
       child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
       child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
-      process.once('exit', killOnExit);
       try {
         await waitReady(url, root, child, () => output.trim());
       } catch (err) {
-        await stopChild(child);
-        process.off('exit', killOnExit);
+        await stopChild(child, pidFile);
         if (attempt < 3 && /bind|address already in use/i.test(output)) continue;
         throw err;
       }
       await seed(url, root, service, users, groups);
       const running = child;
+      const pid = readPid(pidFile);
+      if (!pid) throw new Error(`slapd wrote no pid file: ${output.trim()}`);
       return {
         url,
         ldapsUrl,
@@ -237,16 +267,15 @@ export async function startSlapd(): Promise<Slapd> {
         users,
         groups,
         root,
+        pid,
         async stop() {
-          await stopChild(running);
-          process.off('exit', killOnExit);
+          await stopChild(running, pidFile);
           rmSync(dir, { recursive: true, force: true });
         },
       };
     }
   } catch (err) {
-    if (child) await stopChild(child);
-    process.off('exit', killOnExit);
+    if (child) await stopChild(child, pidFile);
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }

@@ -20,57 +20,46 @@ interface Res<T = any> {
   body: T;
 }
 
-/** Page-side helpers: fetch with the CSRF header, and navigator.credentials with base64url JSON. */
-function installHelpers(): void {
-  const enc = (buf: ArrayBuffer | ArrayBufferView): string => {
+/**
+ * Page-side helpers: fetch with the CSRF header, and navigator.credentials with base64url JSON.
+ * Plain JavaScript text: functions compiled by tsx carry helper calls that do not exist in the page.
+ */
+const PAGE_HELPERS = `(() => {
+  const enc = (buf) => {
     const bytes = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     let s = '';
     for (const b of bytes) s += String.fromCharCode(b);
-    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    return btoa(s).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
   };
-  const dec = (str: string): Uint8Array<ArrayBuffer> => {
+  const dec = (str) => {
     const s = atob(str.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((str.length + 3) % 4));
     return Uint8Array.from(s, (c) => c.charCodeAt(0));
   };
-  const w = window as any;
-  w.csrf = '';
-  w.api = async (method: string, path: string, body?: unknown) => {
-    const headers: Record<string, string> = {};
+  window.csrf = '';
+  window.api = async (method, path, body) => {
+    const headers = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (method !== 'GET' && w.csrf) headers['x-csrf-token'] = w.csrf;
+    if (method !== 'GET' && window.csrf) headers['x-csrf-token'] = window.csrf;
     const r = await fetch(path, { method, headers, credentials: 'same-origin', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     const text = await r.text();
     const json = text ? JSON.parse(text) : undefined;
-    if (json && typeof json.csrfToken === 'string') w.csrf = json.csrfToken;
+    if (json && typeof json.csrfToken === 'string') window.csrf = json.csrfToken;
     return { status: r.status, body: json };
   };
-  w.createKey = async (o: any) => {
-    const publicKey = { ...o, challenge: dec(o.challenge), user: { ...o.user, id: dec(o.user.id) }, excludeCredentials: (o.excludeCredentials ?? []).map((c: any) => ({ ...c, id: dec(c.id) })) };
-    const cred = (await navigator.credentials.create({ publicKey })) as PublicKeyCredential;
-    const r = cred.response as AuthenticatorAttestationResponse;
-    return {
-      id: cred.id,
-      rawId: enc(cred.rawId),
-      type: cred.type,
-      response: { clientDataJSON: enc(r.clientDataJSON), attestationObject: enc(r.attestationObject), transports: r.getTransports() },
-      clientExtensionResults: cred.getClientExtensionResults(),
-      authenticatorAttachment: cred.authenticatorAttachment ?? undefined,
-    };
+  const common = (cred) => ({ id: cred.id, rawId: enc(cred.rawId), type: cred.type, clientExtensionResults: cred.getClientExtensionResults(), authenticatorAttachment: cred.authenticatorAttachment ?? undefined });
+  window.createKey = async (o) => {
+    const publicKey = { ...o, challenge: dec(o.challenge), user: { ...o.user, id: dec(o.user.id) }, excludeCredentials: (o.excludeCredentials ?? []).map((c) => ({ ...c, id: dec(c.id) })) };
+    const cred = await navigator.credentials.create({ publicKey });
+    const r = cred.response;
+    return { ...common(cred), response: { clientDataJSON: enc(r.clientDataJSON), attestationObject: enc(r.attestationObject), transports: r.getTransports() } };
   };
-  w.getAssertion = async (o: any) => {
-    const publicKey = { ...o, challenge: dec(o.challenge), allowCredentials: (o.allowCredentials ?? []).map((c: any) => ({ ...c, id: dec(c.id) })) };
-    const cred = (await navigator.credentials.get({ publicKey })) as PublicKeyCredential;
-    const r = cred.response as AuthenticatorAssertionResponse;
-    return {
-      id: cred.id,
-      rawId: enc(cred.rawId),
-      type: cred.type,
-      response: { clientDataJSON: enc(r.clientDataJSON), authenticatorData: enc(r.authenticatorData), signature: enc(r.signature), ...(r.userHandle ? { userHandle: enc(r.userHandle) } : {}) },
-      clientExtensionResults: cred.getClientExtensionResults(),
-      authenticatorAttachment: cred.authenticatorAttachment ?? undefined,
-    };
+  window.getAssertion = async (o) => {
+    const publicKey = { ...o, challenge: dec(o.challenge), allowCredentials: (o.allowCredentials ?? []).map((c) => ({ ...c, id: dec(c.id) })) };
+    const cred = await navigator.credentials.get({ publicKey });
+    const r = cred.response;
+    return { ...common(cred), response: { clientDataJSON: enc(r.clientDataJSON), authenticatorData: enc(r.authenticatorData), signature: enc(r.signature), ...(r.userHandle ? { userHandle: enc(r.userHandle) } : {}) } };
   };
-}
+})()`;
 
 describe('WebAuthn security keys as a second factor', () => {
   let t: TestGateway;
@@ -80,10 +69,11 @@ describe('WebAuthn security keys as a second factor', () => {
   let origin: string;
   let userId: string;
 
+  // Arrow functions without inner functions: tsx adds no helpers to these.
   const api = <T = any>(method: string, path: string, body?: unknown): Promise<Res<T>> =>
     page.evaluate(([m, p, b]) => (window as any).api(m, p, b === null ? undefined : b), [method, path, body ?? null] as const);
-  const createKey = (options: unknown) => page.evaluate((o) => (window as any).createKey(o), options);
-  const getAssertion = (options: unknown) => page.evaluate((o) => (window as any).getAssertion(o), options);
+  const createKey = (options: unknown): Promise<unknown> => page.evaluate((o) => (window as any).createKey(o), options);
+  const getAssertion = (options: unknown): Promise<any> => page.evaluate((o) => (window as any).getAssertion(o), options);
   const db = () => t.gw.database.db;
   const keyRow = async () => db().selectFrom('webauthn_credentials').selectAll().where('user_id', '=', userId).executeTakeFirstOrThrow();
   const failedLogins = async () => (await db().selectFrom('users').select('failed_logins').where('id', '=', userId).executeTakeFirstOrThrow()).failed_logins;
@@ -118,7 +108,7 @@ describe('WebAuthn security keys as a second factor', () => {
     await cdp.send('WebAuthn.enable');
     await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true } });
     await page.goto(`${origin}/api/v1/auth/login-message`);
-    await page.evaluate(installHelpers);
+    await page.evaluate(PAGE_HELPERS);
   });
 
   after(async () => {
@@ -242,7 +232,7 @@ describe('WebAuthn security keys as a second factor', () => {
     assert.equal(await failedLogins(), 2);
     assert.equal(Number((await keyRow()).counter), counter, 'refused assertions do not move the counter');
     const failures = (await auditOf('auth.mfa')).filter((e) => e.result === 'failure');
-    assert.equal(failures.length, 2);
+    assert.equal(failures.length, 2, JSON.stringify(failures));
     assert.ok(failures.every((e) => JSON.parse(e.details).method === 'webauthn'));
 
     // The session is still waiting for its second factor; a good assertion completes it.

@@ -146,9 +146,9 @@ async function row(ex: Executor, domainId: string): Promise<LdapDomainsTable> {
   return r;
 }
 
-export async function listLdapDomains(db: Db): Promise<{ items: LdapDomain[] }> {
+export async function listLdapDomains(db: Db): Promise<{ items: LdapDomain[]; nextCursor: null }> {
   const rows = await db.selectFrom('ldap_domains').selectAll().orderBy('name').orderBy('id').execute();
-  return { items: rows.map(toDomain) };
+  return { items: rows.map(toDomain), nextCursor: null };
 }
 
 export async function getLdapDomain(ex: Executor, domainId: string): Promise<LdapDomain> {

@@ -139,20 +139,16 @@ export async function verifyRegistration(ctx: Ctx, user: UserRef, rp: RelyingPar
     await audit(db, actor, { action: 'mfa.webauthn_register', target, result: 'failure', details: { reason } });
     throw invalid(`the security key could not be registered: ${reason}`, [{ path: '/response', message: reason }]);
   };
-  let info: Extract<Awaited<ReturnType<typeof verifyRegistrationResponse>>, { verified: true }>['registrationInfo'];
-  try {
-    const res = await verifyRegistrationResponse({
-      response: input.response as RegistrationResponseJSON,
-      expectedChallenge: challenge,
-      expectedOrigin: rp.origin,
-      expectedRPID: rp.id,
-      requireUserVerification: false,
-    });
-    if (!res.verified) return await fail('the attestation did not verify');
-    info = res.registrationInfo;
-  } catch (err) {
-    return fail(err instanceof Error ? err.message : 'the attestation did not verify');
-  }
+  const res = await verifyRegistrationResponse({
+    response: input.response as RegistrationResponseJSON,
+    expectedChallenge: challenge,
+    expectedOrigin: rp.origin,
+    expectedRPID: rp.id,
+    requireUserVerification: false,
+  }).catch((err: unknown) => (err instanceof Error ? err.message : 'the attestation did not verify'));
+  if (typeof res === 'string') return fail(res);
+  if (!res.verified) return fail('the attestation did not verify');
+  const info = res.registrationInfo;
   const cred = info.credential;
   if (!credentialIdPattern.test(cred.id)) return fail('unexpected credential id');
   return inTx(db, async (tx) => {
@@ -236,21 +232,17 @@ export async function verifyAuthentication(ctx: Ctx, userId: string, rp: Relying
   };
   const key = await db.selectFrom('webauthn_credentials').selectAll().where('id', '=', response.id).where('user_id', '=', user.id).executeTakeFirst();
   if (!key) return fail('unknown credential');
-  let newCounter: number;
-  try {
-    const res = await verifyAuthenticationResponse({
-      response: response as AuthenticationResponseJSON,
-      expectedChallenge: challenge,
-      expectedOrigin: rp.origin,
-      expectedRPID: rp.id,
-      credential: { id: key.id, publicKey: Buffer.from(key.public_key, 'base64url'), counter: Number(key.counter), transports: transportsOf(key.transports) },
-      requireUserVerification: false,
-    });
-    if (!res.verified) return await fail('the assertion did not verify');
-    newCounter = res.authenticationInfo.newCounter;
-  } catch (err) {
-    return fail(err instanceof Error ? err.message : 'the assertion did not verify');
-  }
+  const res = await verifyAuthenticationResponse({
+    response: response as AuthenticationResponseJSON,
+    expectedChallenge: challenge,
+    expectedOrigin: rp.origin,
+    expectedRPID: rp.id,
+    credential: { id: key.id, publicKey: Buffer.from(key.public_key, 'base64url'), counter: Number(key.counter), transports: transportsOf(key.transports) },
+    requireUserVerification: false,
+  }).catch((err: unknown) => (err instanceof Error ? err.message : 'the assertion did not verify'));
+  if (typeof res === 'string') return fail(res);
+  if (!res.verified) return fail('the assertion did not verify');
+  const newCounter = res.authenticationInfo.newCounter;
   // Compare-and-set on the counter: of two concurrent uses, only one wins.
   const r = await db.updateTable('webauthn_credentials').set({ counter: newCounter, last_used_at: nowIso() }).where('id', '=', key.id).where('counter', '=', key.counter).executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) return fail('signature counter changed concurrently');
