@@ -106,6 +106,23 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
   'DELETE /api/v1/me/mfa/totp': { valid: {}, cases: [] },
   'POST /api/v1/me/mfa/recovery-codes': { valid: {}, cases: [] },
   'DELETE /api/v1/me/sessions/:id': { valid: {}, cases: [] },
+  'POST /api/v1/me/mfa/webauthn/register/options': { valid: {}, cases: [] },
+  'POST /api/v1/me/mfa/webauthn/register/verify': { valid: { name: 'Key', response: { id: 'AAAAAAAAAAAAAAAAAAAAAA', rawId: 'AAAAAAAAAAAAAAAAAAAAAA', type: 'public-key', response: { clientDataJSON: 'e30', attestationObject: 'oA' } } }, cases: [
+    { body: { name: '', response: { id: 'AAAAAAAAAAAAAAAAAAAAAA', rawId: 'AAAAAAAAAAAAAAAAAAAAAA', type: 'public-key', response: { clientDataJSON: 'e30', attestationObject: 'oA' } } }, status: 400, detail: /name must not be empty/ },
+    { body: { name: 'x'.repeat(65), response: { id: 'AAAAAAAAAAAAAAAAAAAAAA', rawId: 'AAAAAAAAAAAAAAAAAAAAAA', type: 'public-key', response: { clientDataJSON: 'e30', attestationObject: 'oA' } } }, status: 400, detail: /name must be at most 64/ },
+    { body: { name: 'Key' }, status: 400, detail: /response/ },
+    { body: { name: 'Key', response: { ...{ id: 'AAAAAAAAAAAAAAAAAAAAAA', rawId: 'AAAAAAAAAAAAAAAAAAAAAA', type: 'public-key', response: { clientDataJSON: 'e30', attestationObject: 'oA' } }, type: 'password' } }, status: 400, detail: /response\/type/ },
+    { body: { name: 'Key', response: { ...{ id: 'AAAAAAAAAAAAAAAAAAAAAA', rawId: 'AAAAAAAAAAAAAAAAAAAAAA', type: 'public-key', response: { clientDataJSON: 'e30', attestationObject: 'oA' } }, rawId: 'not base64!' } }, status: 400, detail: /base64url/ },
+    { body: { name: 'Key', response: { id: 'AAAAAAAAAAAAAAAAAAAAAA', rawId: 'AAAAAAAAAAAAAAAAAAAAAA', type: 'public-key', response: { clientDataJSON: 'e30', attestationObject: 'oA' } } }, status: 409, detail: /no security key registration is in progress/ },
+  ] },
+  'PATCH /api/v1/me/mfa/webauthn/keys/:id': { valid: { name: 'Key' }, cases: [{ body: { name: '' }, status: 400, detail: /name/ }, { body: { name: 'a\u0007b' }, status: 400, detail: /control characters/ }] },
+  'DELETE /api/v1/me/mfa/webauthn/keys/:id': { valid: {}, cases: [] },
+  'POST /api/v1/auth/mfa/webauthn/options': { valid: {}, cases: [] },
+  'POST /api/v1/auth/mfa/webauthn/verify': { valid: { response: { id: 'AAAAAAAAAAAAAAAAAAAAAA', rawId: 'AAAAAAAAAAAAAAAAAAAAAA', type: 'public-key', response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' } } }, cases: [
+    { body: { response: 'assertion' }, status: 400, detail: /response/ },
+    { body: { response: { ...{ id: 'AAAAAAAAAAAAAAAAAAAAAA', rawId: 'AAAAAAAAAAAAAAAAAAAAAA', type: 'public-key', response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' } }, response: { clientDataJSON: 'e30' } } }, status: 400, detail: /authenticatorData/ },
+    { body: { response: { id: 'AAAAAAAAAAAAAAAAAAAAAA', rawId: 'AAAAAAAAAAAAAAAAAAAAAA', type: 'public-key', response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' } } }, status: 409, detail: /no pending second factor/ },
+  ] },
   'PATCH /api/v1/settings/security': { valid: {}, cases: [
     { body: { minPasswordLength: 4 }, status: 400, detail: /minPasswordLength/ },
     { body: { lockoutAttempts: 0 }, status: 400, detail: /lockoutAttempts/ },
@@ -120,6 +137,26 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
     { body: { name: 'ITSM', role: 'Client' }, status: 400, detail: /expiresAt/ },
   ] },
   'DELETE /api/v1/tokens/:id': { valid: {}, cases: [] },
+  'POST /api/v1/ldap-domains': { valid: { name: 'D', url: 'ldap://127.0.0.1:1', baseDn: 'dc=plant,dc=test' }, cases: [
+    { body: { name: 'D', url: 'http://dc1.plant.test', baseDn: 'dc=plant,dc=test' }, status: 400, detail: /ldap:\/\/ or ldaps:\/\// },
+    { body: { name: 'D', url: 'ldap://dc1.plant.test', baseDn: 'plant' }, status: 400, detail: /must be a DN/ },
+    { body: { name: 'D', url: 'ldap://dc1.plant.test', baseDn: 'dc=plant,dc=test', userFilter: '(uid=alice)' }, status: 400, detail: /must contain \{username\}/ },
+    { body: { name: 'D', url: 'ldap://dc1.plant.test', baseDn: 'dc=plant,dc=test', userFilter: '(&(uid={username})' }, status: 400, detail: /valid LDAP filter/ },
+    { body: { name: 'D', url: 'ldap://dc1.plant.test', baseDn: 'dc=plant,dc=test', bindDn: 'cn=svc,dc=plant,dc=test' }, status: 400, detail: /bindPassword is required with a bindDn/ },
+    { body: { name: 'D', url: 'ldaps://dc1.plant.test', baseDn: 'dc=plant,dc=test', startTls: true }, status: 400, detail: /startTls is for ldap:\/\// },
+    { body: { name: 'D', url: 'ldaps://dc1.plant.test', baseDn: 'dc=plant,dc=test', tlsCa: 'not a certificate' }, status: 400, detail: /PEM/ },
+    { body: { name: 'D', url: 'ldap://dc1.plant.test', baseDn: 'dc=plant,dc=test', groupMappings: [{ group: 'cn=ot-admins,dc=plant,dc=test' }] }, status: 400, detail: /a role, a groupId, or both/ },
+    { body: { name: 'D', url: 'ldap://dc1.plant.test', baseDn: 'dc=plant,dc=test', groupMappings: [{ group: 'cn=x', role: 'Root' }] }, status: 400, detail: /role/ },
+    { body: { name: 'D', url: 'ldap://dc1.plant.test', baseDn: 'dc=plant,dc=test', groupMappings: [{ group: 'cn=x', groupId: '$umgroup' }] }, status: 400, detail: /only permission groups/ },
+    { body: { name: 'Existing directory', url: 'ldap://dc1.plant.test', baseDn: 'dc=plant,dc=test' }, status: 409, detail: /already exists/ },
+  ] },
+  'PATCH /api/v1/ldap-domains/:id': { valid: {}, cases: [
+    { body: { url: 'ftp://dc1.plant.test' }, status: 400, detail: /ldap:\/\/ or ldaps:\/\// },
+    { body: { usernameAttribute: 'uid)(x' }, status: 400, detail: /usernameAttribute/ },
+    { body: { bindPassword: 5 }, status: 400, detail: /bindPassword/ },
+  ] },
+  'DELETE /api/v1/ldap-domains/:id': { valid: {}, cases: [] },
+  'POST /api/v1/ldap-domains/:id/test': { valid: {}, cases: [] },
 };
 
 describe('bad input on every write endpoint', () => {
@@ -140,6 +177,7 @@ describe('bad input on every write endpoint', () => {
     ids.group = (await c.post('/api/v1/groups', { name: 'Existing group', kind: 'permission' })).json.id;
     ids.umgroup = (await c.post('/api/v1/groups', { name: 'User admins', kind: 'user_management' })).json.id;
     ids.grant = (await c.post('/api/v1/grants', { subjectType: 'group', subjectId: ids.group, targetType: 'site', target: ids.site })).json.id;
+    ids.ldapDomain = (await c.post('/api/v1/ldap-domains', { name: 'Existing directory', url: 'ldap://127.0.0.1:1', baseDn: 'dc=plant,dc=test' })).json.id;
     ids.token = (await c.post('/api/v1/tokens', { name: 'Existing token', role: 'Client', expiresAt: new Date(Date.now() + 86_400_000).toISOString() })).json.token.id;
     // A second session of the admin, to revoke through /me/sessions/:id.
     const other = t.client();
@@ -163,7 +201,7 @@ describe('bad input on every write endpoint', () => {
       const ok = r.status === status && r.headers['content-type']?.toString().startsWith('application/problem+json') && detail.test(String(r.json?.detail ?? ''));
       if (!ok) failures.push(`${label}: got ${r.status} ${r.text.slice(0, 300)}`);
     };
-    const ownerOf: Record<string, string> = { sites: 'site', zones: 'zone', assets: 'asset', users: 'user', vendors: 'vendor', groups: 'group', grants: 'grant', tokens: 'token', me: 'session' };
+    const ownerOf: Record<string, string> = { sites: 'site', zones: 'zone', assets: 'asset', users: 'user', vendors: 'vendor', groups: 'group', grants: 'grant', tokens: 'token', me: 'session', 'ldap-domains': 'ldapDomain' };
     for (const rule of t.gw.rules.filter((r) => r.method !== 'GET')) {
       const key = `${rule.method} ${rule.url}`;
       const entry = TABLE[key]!;
@@ -173,9 +211,10 @@ describe('bad input on every write endpoint', () => {
       for (const [i, cs] of entry.cases.entries()) await check(`${key} case ${i}`, rule.method, real, fill(cs.body), cs.status, cs.detail);
       if (rule.url.includes(':id')) {
         const session = kind === 'me';
-        await check(`${key} malformed id`, rule.method, rule.url.replace(':id', 'not-a-uuid').replace(':userId', ids.user!), hasBody ? fill(entry.valid) : undefined, 400, session ? /must be a session id/ : /must be an id/);
+        const webauthnKey = rule.url.includes('/webauthn/keys/');
+        await check(`${key} malformed id`, rule.method, rule.url.replace(':id', 'not-a-uuid').replace(':userId', ids.user!), hasBody ? fill(entry.valid) : undefined, 400, webauthnKey ? /must be a credential id/ : session ? /must be a session id/ : /must be an id/);
         const unknown = session ? '0'.repeat(64) : '00000000-0000-4000-8000-000000000000';
-        await check(`${key} unknown id`, rule.method, rule.url.replace(':id', unknown).replace(':userId', ids.user!), hasBody ? fill(entry.valid) : undefined, 404, session ? /no such session/ : /does not exist/);
+        await check(`${key} unknown id`, rule.method, rule.url.replace(':id', unknown).replace(':userId', ids.user!), hasBody ? fill(entry.valid) : undefined, 404, webauthnKey ? /no such security key/ : session ? /no such session/ : /does not exist/);
       }
       if (hasBody && rule.url !== '/api/v1/auth/logout') {
         await check(`${key} broken JSON`, rule.method, real, '{"name": ', 400, /not valid JSON/, { 'content-type': 'application/json' });

@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import cookie from '@fastify/cookie';
-import Fastify from 'fastify';
 import { Client } from 'ldapts';
-import { loadConfig } from '../../src/server/config.js';
 import type { SecretCtx } from '../../src/server/context.js';
-import { errorHandler } from '../../src/server/http/problem.js';
-import { createRouter } from '../../src/server/http/route.js';
-import { ldapRoutes } from '../../src/server/http/routes/ldap.js';
 import { ldapLogin } from '../../src/server/identity/ldap/authenticate.js';
 import { withConnection } from '../../src/server/identity/ldap/client.js';
 import { ldapDomainRow, ldapSettings } from '../../src/server/identity/ldap/domains.js';
 import { escapeFilterValue, userSearchFilter } from '../../src/server/identity/ldap/filter.js';
-import type { Gateway } from '../../src/server/main.js';
-import { adminClient, ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { type Slapd, startSlapd } from '../helpers/slapd.js';
 
 /** A port nothing listens on. */
@@ -27,30 +20,10 @@ function closedPort(): Promise<number> {
   });
 }
 
-/**
- * The API client for the LDAP routes: the admin's own client once http/server.ts registers
- * ldapRoutes; until then the same routes on a side app sharing the gateway's database, console
- * sessions and master key (so the admin's cookie and CSRF token work unchanged).
- */
-async function ldapApi(t: TestGateway, admin: ApiClient): Promise<{ api: ApiClient; close(): Promise<void> }> {
-  if (t.gw.rules.some((r) => r.url === '/api/v1/ldap-domains')) return { api: admin, close: async () => {} };
-  const app = Fastify();
-  await app.register(cookie);
-  app.setValidatorCompiler(() => () => true);
-  app.setErrorHandler(errorHandler);
-  const base = loadConfig({ PORTCULLIS_DATA_DIR: t.dataDir });
-  ldapRoutes(createRouter(app, { db: t.gw.database.db, config: { ...base, tls: { ...base.tls, enabled: false } }, secrets: t.gw.secrets }));
-  await app.ready();
-  const api = new ApiClient({ ...t.gw, app } as Gateway);
-  Object.assign(api, { cookie: (admin as unknown as { cookie: string }).cookie, csrf: admin.csrf });
-  return { api, close: () => app.close() };
-}
-
 describe('LDAP / Active Directory against a real slapd', () => {
   let ldap: Slapd;
   let t: TestGateway;
   let api: ApiClient;
-  let closeApi: () => Promise<void>;
   let ctx: SecretCtx;
   let domainId: string;
   const groups: Record<string, string> = {};
@@ -84,7 +57,7 @@ describe('LDAP / Active Directory against a real slapd', () => {
     ldap = await startSlapd();
     t = await startGateway({ tls: false });
     const admin = await adminClient(t);
-    ({ api, close: closeApi } = await ldapApi(t, admin));
+    api = admin;
     ctx = { db: t.gw.database.db, actor: { id: null, name: 'login', ip: LOGIN_IP }, secrets: t.gw.secrets };
     for (const [key, name, kind] of [['line1', 'Line 1 engineers', 'permission'], ['vendorAccess', 'Vendor access', 'permission'], ['userAdmins', 'User admins', 'user_management']] as const) {
       const r = await admin.post('/api/v1/groups', { name, kind });
@@ -94,7 +67,6 @@ describe('LDAP / Active Directory against a real slapd', () => {
   });
 
   after(async () => {
-    await closeApi?.();
     await t?.stop();
     const pid = ldap?.pid;
     await ldap?.stop();
@@ -356,5 +328,32 @@ describe('LDAP / Active Directory against a real slapd', () => {
     const del = await api.delete(`/api/v1/ldap-domains/${domainId}`);
     assert.equal(del.status, 409);
     assert.match(del.json.detail, /still has 2 user\(s\)/);
+  });
+  it('signs LDAP users in through the console login, still requiring the second factor; outages do not lock them out', async () => {
+    const c = t.client();
+    const r = await c.login('bob', ldap.users.bob.password);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.user.type, 'ldap');
+    assert.equal(r.json.stage, 'complete');
+    assert.equal((await api.patch('/api/v1/settings/security', { otpRequiredGlobal: true })).status, 200);
+    const mfa = await t.client().login('bob', ldap.users.bob.password);
+    assert.equal(mfa.json.stage, 'enroll', 'directory users need the second factor too');
+    assert.equal((await api.patch('/api/v1/settings/security', { otpRequiredGlobal: false })).status, 200);
+    const wrong = await t.client().login('bob', 'not-bobs-password');
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.json.detail, 'invalid username or password');
+    const failures = (await userRow('bob'))!.failed_logins;
+    assert.equal(failures, 1, 'a wrong directory password counts toward the lockout');
+    const ev = (await api.get('/api/v1/audit?action=auth.login&result=failure')).json.items[0];
+    assert.equal(ev.details.reason, 'ldap: wrong password');
+    // A directory outage is not the user's fault: no failure counted.
+    const d = (await api.get(`/api/v1/ldap-domains/${(await userRow('bob'))!.ldap_domain_id}`)).json;
+    assert.ok(d.id, 'bob is linked to his domain');
+    const down = await api.patch(`/api/v1/ldap-domains/${d.id}`, { url: 'ldap://127.0.0.1:1', bindPassword: ldap.bindPassword });
+    assert.equal(down.status, 200, down.text);
+    assert.equal((await t.client().login('bob', ldap.users.bob.password)).status, 401);
+    assert.equal((await userRow('bob'))!.failed_logins, 1);
+    await api.patch(`/api/v1/ldap-domains/${d.id}`, { url: ldap.url, bindPassword: ldap.bindPassword });
+    assert.equal((await t.client().login('bob', ldap.users.bob.password)).status, 200);
   });
 });

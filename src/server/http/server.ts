@@ -22,6 +22,8 @@ import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { identityRoutes } from './routes/identity.js';
 import { inventoryRoutes } from './routes/inventory.js';
+import { ldapLogin } from '../identity/ldap/authenticate.js';
+import { ldapRoutes } from './routes/ldap.js';
 import { meRoutes } from './routes/me.js';
 import { settingsRoutes } from './routes/settings.js';
 import { systemRoutes } from './routes/system.js';
@@ -111,10 +113,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Login attempts are throttled per source address on top of the account lockout.
   await app.register(async (scoped) => {
     await scoped.register(rateLimit, { max: config.loginRateLimit, timeWindow: '1 minute', keyGenerator: (req) => req.ip });
-    authRoutes(createRouter(scoped, routeDeps, rules), routeDeps);
+    authRoutes(createRouter(scoped, routeDeps, rules), routeDeps, ldapLogin);
   });
   inventoryRoutes(router);
   identityRoutes(router);
+  ldapRoutes(router);
   accessRoutes(router);
   auditRoutes(router);
   meRoutes(router, routeDeps);

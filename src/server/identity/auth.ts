@@ -13,6 +13,7 @@ import { MAX_PASSWORD_LENGTH, hashPassword, verifyPassword } from './passwords.j
 import type { SessionStage } from './sessions.js';
 import { getSecuritySettings, type SecuritySettings } from './settings.js';
 import { disableInactiveAccounts, expireAccounts, findUserRowByUsername } from './users.js';
+import { countFailure } from './lockout.js';
 
 export const loginSchema = z.strictObject({
   username: z.string().trim().min(1, 'required').max(64),
@@ -41,20 +42,6 @@ export function secondFactorRequired(user: UsersTable, s: SecuritySettings): boo
   return user.otp_required === 1 || s.otpRequiredGlobal || s.otpRequiredRoles.includes(user.role);
 }
 
-async function countFailure(db: Db, user: UsersTable, actor: Actor, s: SecuritySettings): Promise<void> {
-  const failures = user.failed_logins + 1;
-  if (failures >= s.lockoutAttempts) {
-    const until = new Date(Date.now() + s.lockoutMinutes * 60_000).toISOString();
-    await inTx(db, async (tx) => {
-      await tx.updateTable('users').set({ failed_logins: failures, status: 'locked', locked_until: until }).where('id', '=', user.id).execute();
-      await tx.deleteFrom('console_sessions').where('user_id', '=', user.id).execute();
-      await audit(tx, actor, { action: 'user.lock', target: { type: 'user', id: user.id, name: user.username }, details: { failedAttempts: failures, lockedUntil: until } });
-    });
-  } else {
-    await db.updateTable('users').set({ failed_logins: failures }).where('id', '=', user.id).execute();
-  }
-}
-
 /**
  * First step of sign-in: the password (local argon2id, or the directory for LDAP users). Every
  * outcome is audited with its real reason; callers only learn "invalid username or password"
@@ -76,14 +63,14 @@ export async function login(ctx: SecretCtx, input: z.infer<typeof loginSchema>, 
   if (!user || user.type === 'ldap') {
     if (user && user.status !== 'active' && user.status !== 'locked') return fail(`account ${user.status}`, `this account is ${user.status}: ask an administrator`);
     if (user?.status === 'locked' && !(user.locked_until && user.locked_until <= nowIso())) return fail('account locked', 'this account is locked after too many failed logins: try again later or ask an administrator to unlock it');
-    if (!directory) {
-      await verifyPassword(null, input.password); // same work as a local wrong password
-      return fail(user ? 'directory login not configured' : 'unknown user');
-    }
+    // An unknown name costs the same work as a local wrong password, directory or not.
+    if (!user) await verifyPassword(null, input.password);
+    if (!directory) return fail(user ? 'directory login not configured' : 'unknown user');
     const res = await directory(ctx, input.username, input.password);
     if (!res.ok) {
-      if (user) await countFailure(db, user, actor, settings);
-      return fail(res.reason);
+      // Only credential failures count toward the lockout: a directory outage must not lock users out.
+      if (user && /^ldap: (wrong|empty) password/.test(res.reason)) await countFailure(db, user, actor, settings);
+      return fail(user ? res.reason : `unknown user (${res.reason})`);
     }
     user = res.user;
     actor.id = user.id;

@@ -20,7 +20,8 @@ export async function startSession(deps: RouteDeps, req: FastifyRequest, reply: 
   return { token, csrfToken };
 }
 
-async function sessionView(deps: RouteDeps, user: UsersTable, csrfToken: string, stage: SessionStage) {
+/** The sign-in state the console needs: who, CSRF token, stage, second-factor methods. */
+export async function sessionView(deps: RouteDeps, user: UsersTable, csrfToken: string, stage: SessionStage) {
   const mfa = await mfaStatus(deps.db, user.id);
   const methods: string[] = [];
   if (mfa.totp) methods.push('totp');

@@ -22,7 +22,7 @@ import {
 } from '../../identity/mfa/webauthn.js';
 import { deleteConsoleSession } from '../../identity/sessions.js';
 import type { RouteDeps, Router } from '../route.js';
-import { me, startSession } from './auth.js';
+import { sessionView, startSession } from './auth.js';
 
 const keyParams = z.strictObject({ id: z.string().regex(credentialIdPattern, 'must be a credential id (base64url)') });
 
@@ -40,7 +40,6 @@ function cookieSession(req: FastifyRequest) {
 }
 
 /** The same answer as POST /api/v1/auth/mfa/totp for a finished sign-in. */
-const completeView = (user: UsersTable, csrfToken: string) => ({ user: me(user), csrfToken, stage: 'complete' as const, mfaMethods: [], mustChangePassword: user.must_change_password === 1 });
 
 export function webauthnRoutes(r: Router, deps: RouteDeps) {
   const { db, config } = deps;
@@ -91,6 +90,6 @@ export function webauthnRoutes(r: Router, deps: RouteDeps) {
       const user = await verifyAuthentication(ctx, session.user.id, relyingParty(config, req), session.id, body.response);
       await deleteConsoleSession(db, session.id);
       const { csrfToken } = await startSession(deps, req, reply, user, 'complete', 'webauthn');
-      return completeView(user, csrfToken);
+      return sessionView(deps, user, csrfToken, 'complete');
     } });
 }

@@ -19,7 +19,8 @@ import { DomainError, invalid } from '../../errors.js';
 import { nowIso, parseJson } from '../../util.js';
 import { name as nameRule } from '../../validation.js';
 import { completeSignIn, secondFactorRequired } from '../auth.js';
-import { getSecuritySettings, type SecuritySettings } from '../settings.js';
+import { countFailure } from '../lockout.js';
+import { getSecuritySettings } from '../settings.js';
 import { issueRecoveryCodes, remainingRecoveryCodes } from './recovery.js';
 import { hasSecondFactor, mfaStatus } from './service.js';
 
@@ -196,21 +197,6 @@ export async function authenticationOptions(db: Db, userId: string, rp: RelyingP
   });
   await storeChallenge(db, sessionId, options.challenge);
   return options;
-}
-
-/** Lockout bookkeeping for a refused assertion (the same rule as wrong passwords and codes). */
-async function countFailure(db: Db, user: UsersTable, actor: Actor, s: SecuritySettings): Promise<void> {
-  const failures = user.failed_logins + 1;
-  if (failures >= s.lockoutAttempts) {
-    const until = new Date(Date.now() + s.lockoutMinutes * 60_000).toISOString();
-    await inTx(db, async (tx) => {
-      await tx.updateTable('users').set({ failed_logins: failures, status: 'locked', locked_until: until }).where('id', '=', user.id).execute();
-      await tx.deleteFrom('console_sessions').where('user_id', '=', user.id).execute();
-      await audit(tx, actor, { action: 'user.lock', target: { type: 'user', id: user.id, name: user.username }, details: { failedAttempts: failures, lockedUntil: until } });
-    });
-  } else {
-    await db.updateTable('users').set({ failed_logins: failures }).where('id', '=', user.id).execute();
-  }
 }
 
 /**
