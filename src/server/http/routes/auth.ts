@@ -20,6 +20,12 @@ export async function startSession(deps: RouteDeps, req: FastifyRequest, reply: 
   return { token, csrfToken };
 }
 
+/** Replaces a session by a new, complete one (new id and CSRF token) after a second factor. */
+export async function stepUp(deps: RouteDeps, req: FastifyRequest, reply: FastifyReply, oldSessionId: string, user: UsersTable, method: string) {
+  await deleteConsoleSession(deps.db, oldSessionId);
+  return startSession(deps, req, reply, user, 'complete', method);
+}
+
 /** The sign-in state the console needs: who, CSRF token, stage, second-factor methods. */
 export async function sessionView(deps: RouteDeps, user: UsersTable, csrfToken: string, stage: SessionStage) {
   const mfa = await mfaStatus(deps.db, user.id);
@@ -49,8 +55,7 @@ export function authRoutes(r: Router, deps: RouteDeps, directory?: DirectoryLogi
         const session = req.auth!.session;
         if (session.stage !== 'mfa') throw new DomainError('conflict', 'this session has no pending second factor');
         const user = await secondFactor({ db, actor: req.auth!.actor, secrets: deps.secrets }, session.user.id, method, body.code, req.ip);
-        await deleteConsoleSession(db, session.id);
-        const { csrfToken } = await startSession(deps, req, reply, user, 'complete', method);
+        const { csrfToken } = await stepUp(deps, req, reply, session.id, user, method);
         return sessionView(deps, user, csrfToken, 'complete');
       } });
   }

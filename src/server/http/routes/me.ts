@@ -3,11 +3,11 @@ import { audit } from '../../audit/log.js';
 import { DomainError } from '../../errors.js';
 import { completeSignIn, codeSchema, secondFactorRequired } from '../../identity/auth.js';
 import { confirmTotpEnrollment, hasSecondFactor, mfaStatus, regenerateRecoveryCodes, removeTotp, startTotpEnrollment } from '../../identity/mfa/service.js';
-import { deleteConsoleSession, listConsoleSessions } from '../../identity/sessions.js';
+import { listConsoleSessions } from '../../identity/sessions.js';
 import { getSecuritySettings } from '../../identity/settings.js';
 import { getUser } from '../../identity/users.js';
 import type { RouteDeps, Router } from '../route.js';
-import { startSession } from './auth.js';
+import { stepUp } from './auth.js';
 
 const sessionParams = z.strictObject({ id: z.string().regex(/^[0-9a-f]{64}$/, 'must be a session id') });
 
@@ -37,8 +37,7 @@ export function meRoutes(r: Router, deps: RouteDeps) {
       if (session.stage === 'enroll') {
         // Enrolling was the second step of this sign-in: step the session up (new id).
         const user = await completeSignIn(db, u, ctx.actor, 'totp-enrollment');
-        await deleteConsoleSession(db, session.id);
-        const { csrfToken } = await startSession(deps, req, reply, user, 'complete', 'totp');
+        const { csrfToken } = await stepUp(deps, req, reply, session.id, user, 'totp');
         return { ...res, csrfToken, stage: 'complete' };
       }
       return res;

@@ -20,9 +20,8 @@ import {
   verifyAuthentication,
   verifyRegistration,
 } from '../../identity/mfa/webauthn.js';
-import { deleteConsoleSession } from '../../identity/sessions.js';
 import type { RouteDeps, Router } from '../route.js';
-import { sessionView, startSession } from './auth.js';
+import { sessionView, stepUp } from './auth.js';
 
 const keyParams = z.strictObject({ id: z.string().regex(credentialIdPattern, 'must be a credential id (base64url)') });
 
@@ -58,8 +57,7 @@ export function webauthnRoutes(r: Router, deps: RouteDeps) {
       if (session.stage === 'enroll') {
         // Enrolling was the second step of this sign-in: step the session up (new id).
         const user = await completeSignIn(db, u, ctx.actor, 'webauthn-enrollment');
-        await deleteConsoleSession(db, session.id);
-        const { csrfToken } = await startSession(deps, req, reply, user, 'complete', 'webauthn');
+        const { csrfToken } = await stepUp(deps, req, reply, session.id, user, 'webauthn');
         return { ...res, csrfToken, stage: 'complete' };
       }
       return res;
@@ -88,8 +86,7 @@ export function webauthnRoutes(r: Router, deps: RouteDeps) {
       const session = cookieSession(req);
       if (session.stage !== 'mfa') throw new DomainError('conflict', 'this session has no pending second factor');
       const user = await verifyAuthentication(ctx, session.user.id, relyingParty(config, req), session.id, body.response);
-      await deleteConsoleSession(db, session.id);
-      const { csrfToken } = await startSession(deps, req, reply, user, 'complete', 'webauthn');
+      const { csrfToken } = await stepUp(deps, req, reply, session.id, user, 'webauthn');
       return sessionView(deps, user, csrfToken, 'complete');
     } });
 }
