@@ -5,7 +5,7 @@ import { type Database, openDatabase } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
 import { type App, buildApp } from './http/server.js';
 import { type BootstrapResult, bootstrapFirstAdmin } from './identity/bootstrap.js';
-import { purgeExpiredSessions } from './identity/sessions.js';
+import { purgeExpiredSessions, sessionPolicy } from './identity/sessions.js';
 import { getSecuritySettings } from './identity/settings.js';
 import { disableInactiveAccounts, expireAccounts } from './identity/users.js';
 import { createLogger, type Logger } from './logger.js';
@@ -47,7 +47,9 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
 
     const housekeeping = setInterval(() => {
       expireAccounts(database.db).catch((err) => logger.error({ err }, 'account expiry sweep failed'));
-      purgeExpiredSessions(database.db, config.session).catch((err) => logger.error({ err }, 'session purge failed'));
+      sessionPolicy(database.db, config.session)
+        .then((p) => purgeExpiredSessions(database.db, p))
+        .catch((err) => logger.error({ err }, 'session purge failed'));
       getSecuritySettings(database.db)
         .then((s) => disableInactiveAccounts(database.db, s.disableInactiveDays))
         .catch((err) => logger.error({ err }, 'inactive account sweep failed'));

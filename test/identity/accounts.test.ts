@@ -103,6 +103,25 @@ describe('accounts, settings, sessions, tokens', () => {
     assert.equal((await a.get('/api/v1/me/assets')).status, 401);
   });
 
+  it('ends sessions after the idle timeout and the absolute lifetime set in the security settings', async () => {
+    await mkUser('timeout.user');
+    await admin.patch('/api/v1/settings/security', { sessionIdleMinutes: 5, sessionLifetimeHours: 2 });
+    const c = await signIn('timeout.user');
+    const row = await t.gw.database.db.selectFrom('console_sessions').innerJoin('users', 'users.id', 'console_sessions.user_id').select(['console_sessions.id', 'console_sessions.expires_at']).where('users.username', '=', 'timeout.user').executeTakeFirstOrThrow();
+    const hours = (Date.parse(row.expires_at) - Date.now()) / 3_600_000;
+    assert.ok(hours > 1.9 && hours <= 2, `lifetime ${hours} h`);
+    // 4 idle minutes: still alive; 6: gone.
+    await t.gw.database.db.updateTable('console_sessions').set({ last_seen_at: new Date(Date.now() - 4 * 60_000).toISOString() }).where('id', '=', row.id).execute();
+    assert.equal((await c.get('/api/v1/me')).status, 200);
+    await t.gw.database.db.updateTable('console_sessions').set({ last_seen_at: new Date(Date.now() - 6 * 60_000).toISOString() }).where('id', '=', row.id).execute();
+    assert.equal((await c.get('/api/v1/me')).status, 401);
+    // Past the absolute lifetime, even an active session ends.
+    const d = await signIn('timeout.user');
+    await t.gw.database.db.updateTable('console_sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('user_id', '=', (await t.gw.database.db.selectFrom('users').select('id').where('username', '=', 'timeout.user').executeTakeFirstOrThrow()).id).execute();
+    assert.equal((await d.get('/api/v1/me')).status, 401);
+    await admin.patch('/api/v1/settings/security', { sessionIdleMinutes: null, sessionLifetimeHours: null });
+  });
+
   it('shows the configurable login message before sign-in', async () => {
     const anon = t.client();
     const def = await anon.get('/api/v1/auth/login-message');

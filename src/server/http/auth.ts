@@ -5,7 +5,7 @@ import type { Actor } from '../audit/log.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/index.js';
 import { DomainError } from '../errors.js';
-import { type ConsoleSession, resolveConsoleSession } from '../identity/sessions.js';
+import { type ConsoleSession, resolveConsoleSession, sessionPolicy } from '../identity/sessions.js';
 import { authenticateToken } from '../identity/tokens.js';
 import type { Role } from '../identity/users.js';
 
@@ -68,7 +68,7 @@ export async function loadSession(req: FastifyRequest, db: Db, config: Config): 
   }
   const token = req.cookies[cookieName(config)];
   if (!token) return;
-  const session = await resolveConsoleSession(db, token, config.session);
+  const session = await resolveConsoleSession(db, token, await sessionPolicy(db, config.session));
   if (session) req.auth = { session, actor: { id: session.user.id, name: session.user.username, ip: req.ip } };
 }
 

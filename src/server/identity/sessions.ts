@@ -2,10 +2,20 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/index.js';
 import type { UsersTable } from '../db/schema.js';
 import { nowIso } from '../util.js';
+import { cachedSecuritySettings } from './settings.js';
 
 export interface SessionPolicy {
   idleTimeoutMinutes: number;
   absoluteLifetimeHours: number;
+}
+
+/** The session timeouts in force: the security settings, else the configured defaults. */
+export async function sessionPolicy(db: Db, defaults: SessionPolicy): Promise<SessionPolicy> {
+  const s = await cachedSecuritySettings(db);
+  return {
+    idleTimeoutMinutes: s.sessionIdleMinutes ?? defaults.idleTimeoutMinutes,
+    absoluteLifetimeHours: s.sessionLifetimeHours ?? defaults.absoluteLifetimeHours,
+  };
 }
 
 export type SessionStage = 'mfa' | 'enroll' | 'complete';

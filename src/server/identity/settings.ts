@@ -23,6 +23,10 @@ export const securitySettingsSchema = z.strictObject({
   forcePasswordChange: z.boolean().default(true),
   otpRequiredGlobal: z.boolean().default(false),
   otpRequiredRoles: z.array(z.enum(ROLES)).max(3).default([]),
+  /** Console session idle timeout; null = the gateway's configuration (15 minutes). */
+  sessionIdleMinutes: z.number().int().min(1).max(1440).nullable().default(null),
+  /** Console session absolute lifetime (new sessions); null = the configuration (12 hours). */
+  sessionLifetimeHours: z.number().int().min(1).max(168).nullable().default(null),
 });
 export type SecuritySettings = z.output<typeof securitySettingsSchema>;
 export const securitySettingsUpdateSchema = securitySettingsSchema.partial();
@@ -73,6 +77,20 @@ async function write<K extends DocKey>(ctx: Ctx, key: K, patch: Record<string, u
 }
 
 export const getSecuritySettings = (ex: Executor) => read(ex, 'security');
+
+// Per-request readers (session checks) use a copy at most 5 s old; a change on this node is seen at once.
+const cache = new WeakMap<object, { at: number; value: SecuritySettings }>();
+export async function cachedSecuritySettings(db: Executor): Promise<SecuritySettings> {
+  const hit = cache.get(db);
+  if (hit && Date.now() - hit.at < 5000) return hit.value;
+  const value = await getSecuritySettings(db);
+  cache.set(db, { at: Date.now(), value });
+  return value;
+}
 export const getLoginMessage = (ex: Executor) => read(ex, 'login_message');
-export const updateSecuritySettings = (ctx: Ctx, patch: z.output<typeof securitySettingsUpdateSchema>) => write(ctx, 'security', patch, 'settings.security_update');
+export const updateSecuritySettings = async (ctx: Ctx, patch: z.output<typeof securitySettingsUpdateSchema>) => {
+  const out = await write(ctx, 'security', patch, 'settings.security_update');
+  cache.delete(ctx.db);
+  return out;
+};
 export const updateLoginMessage = (ctx: Ctx, patch: z.output<typeof loginMessageUpdateSchema>) => write(ctx, 'login_message', patch, 'settings.login_message_update');

@@ -5,7 +5,7 @@ import { DomainError } from '../../errors.js';
 import { changeOwnPassword, changePasswordSchema, codeSchema, type DirectoryLogin, login, loginSchema, secondFactor } from '../../identity/auth.js';
 import { forgetInitialPassword } from '../../identity/bootstrap.js';
 import { mfaStatus } from '../../identity/mfa/service.js';
-import { createConsoleSession, deleteConsoleSession, type SessionStage } from '../../identity/sessions.js';
+import { createConsoleSession, deleteConsoleSession, type SessionStage, sessionPolicy } from '../../identity/sessions.js';
 import { getLoginMessage } from '../../identity/settings.js';
 import { cookieName, cookieOptions } from '../auth.js';
 import type { RouteDeps, Router } from '../route.js';
@@ -15,8 +15,9 @@ export const me = (u: UsersTable) => ({ id: u.id, username: u.username, displayN
 /** Starts a console session at the given stage and sets its cookie (a new id at every step up). */
 export async function startSession(deps: RouteDeps, req: FastifyRequest, reply: FastifyReply, user: UsersTable, stage: SessionStage, mfaMethod: string | null = null) {
   const { config, db } = deps;
-  const { token, csrfToken } = await createConsoleSession(db, user.id, config.session, { ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') }, stage, mfaMethod);
-  reply.setCookie(cookieName(config), token, { ...cookieOptions(config), maxAge: config.session.absoluteLifetimeHours * 3600 });
+  const policy = await sessionPolicy(db, config.session);
+  const { token, csrfToken } = await createConsoleSession(db, user.id, policy, { ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') }, stage, mfaMethod);
+  reply.setCookie(cookieName(config), token, { ...cookieOptions(config), maxAge: policy.absoluteLifetimeHours * 3600 });
   return { token, csrfToken };
 }
 
