@@ -64,6 +64,8 @@ describe('second factors: TOTP and recovery codes', () => {
     const r = await c.login('eng.otp', PW);
     assert.equal(r.json.stage, 'mfa');
     assert.deepEqual(r.json.mfaMethods, ['totp', 'recovery']);
+    const pending = await t.gw.database.db.selectFrom('console_sessions').select(['expires_at', 'stage']).where('stage', '=', 'mfa').executeTakeFirstOrThrow();
+    assert.ok(Date.parse(pending.expires_at) - Date.now() <= 10 * 60_000, 'a pending sign-in lives 10 minutes at most');
     assert.equal((await c.get('/api/v1/me/assets')).status, 403);
     const code = await totp(secret);
     const ok = await c.post('/api/v1/auth/mfa/totp', { code });

@@ -29,6 +29,8 @@ export interface ConsoleSession {
   token?: { id: string; name: string };
 }
 
+export const PENDING_SIGN_IN_MS = 10 * 60_000;
+
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** Creates a server-side session. Returns the cookie token: only its hash is stored. */
@@ -44,7 +46,8 @@ export async function createConsoleSession(db: Db, userId: string, policy: Sessi
       csrf_token: csrfToken,
       created_at: now.toISOString(),
       last_seen_at: now.toISOString(),
-      expires_at: new Date(now.getTime() + policy.absoluteLifetimeHours * 3_600_000).toISOString(),
+      // A half-finished sign-in (second factor pending) lives 10 minutes at most.
+      expires_at: new Date(now.getTime() + (stage === 'complete' ? policy.absoluteLifetimeHours * 3_600_000 : Math.min(PENDING_SIGN_IN_MS, policy.absoluteLifetimeHours * 3_600_000))).toISOString(),
       source_ip: meta.ip,
       user_agent: meta.userAgent.slice(0, 512),
       stage,
