@@ -1,5 +1,6 @@
 import { lazy } from 'react';
 import { Navigate, Route, Routes } from 'react-router-dom';
+import { AdminOnly } from './auth/AdminOnly';
 import { LoginPage } from './auth/LoginPage';
 import { RequireAuth } from './auth/RequireAuth';
 import { StaffOnly } from './auth/StaffOnly';
@@ -11,6 +12,12 @@ const SitesPage = lazy(() => import('./sites/SitesPage').then((m) => ({ default:
 const SiteDetailPage = lazy(() => import('./sites/SiteDetailPage').then((m) => ({ default: m.SiteDetailPage })));
 const AssetsPage = lazy(() => import('./assets/AssetsPage').then((m) => ({ default: m.AssetsPage })));
 const UsersPage = lazy(() => import('./users/UsersPage').then((m) => ({ default: m.UsersPage })));
+const GroupsPage = lazy(() => import('./groups/GroupsPage').then((m) => ({ default: m.GroupsPage })));
+const ProfilePage = lazy(() => import('./profile/ProfilePage').then((m) => ({ default: m.ProfilePage })));
+const SecuritySettingsPage = lazy(() => import('./system/SecuritySettingsPage').then((m) => ({ default: m.SecuritySettingsPage })));
+const LoginMessagePage = lazy(() => import('./system/LoginMessagePage').then((m) => ({ default: m.LoginMessagePage })));
+const TokensPage = lazy(() => import('./system/TokensPage').then((m) => ({ default: m.TokensPage })));
+const DomainsPage = lazy(() => import('./system/DomainsPage').then((m) => ({ default: m.DomainsPage })));
 
 export function App() {
   return (
@@ -29,6 +36,13 @@ export function App() {
         <Route path="sites/:siteId" element={<StaffOnly><SiteDetailPage /></StaffOnly>} />
         <Route path="assets" element={<StaffOnly><AssetsPage /></StaffOnly>} />
         <Route path="users" element={<StaffOnly><UsersPage /></StaffOnly>} />
+        <Route path="groups" element={<StaffOnly><GroupsPage /></StaffOnly>} />
+        <Route path="profile" element={<ProfilePage />} />
+        <Route path="system" element={<Navigate to="/system/security" replace />} />
+        <Route path="system/security" element={<AdminOnly><SecuritySettingsPage /></AdminOnly>} />
+        <Route path="system/login-message" element={<AdminOnly><LoginMessagePage /></AdminOnly>} />
+        <Route path="system/tokens" element={<AdminOnly><TokensPage /></AdminOnly>} />
+        <Route path="system/domains" element={<AdminOnly><DomainsPage /></AdminOnly>} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

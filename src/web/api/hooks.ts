@@ -2,7 +2,10 @@ import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClie
 import { type Query, api, apiUrl } from './client';
 import type { Page, Site, Vendor, Zone } from './types';
 
-export type Resource = 'sites' | 'zones' | 'assets' | 'users' | 'vendors';
+/** Paginated lists (useList / useAll / useCount). */
+export type Resource = 'sites' | 'zones' | 'assets' | 'users' | 'vendors' | 'groups';
+/** Query-key roots a mutation may refresh: the lists above and the non-paginated documents. */
+export type CacheKey = Resource | 'me' | 'settings' | 'tokens' | 'ldap-domains';
 
 export const PAGE_SIZE = 50;
 
@@ -60,7 +63,7 @@ export function useCount(resource: Resource, filters: Query = {}, options: { ena
 }
 
 /** A mutation that refreshes the given resources' lists when it succeeds. */
-export function useApiMutation<TVars, TResult>(fn: (vars: TVars) => Promise<TResult>, invalidates: Resource[]) {
+export function useApiMutation<TVars, TResult>(fn: (vars: TVars) => Promise<TResult>, invalidates: CacheKey[]) {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: fn,

@@ -10,9 +10,16 @@ export interface Me {
   role: Role;
 }
 
+export type SignInStage = 'complete' | 'mfa' | 'enroll';
+export type MfaMethod = 'totp' | 'webauthn' | 'recovery';
+
+/** The answer of the sign-in calls and of GET /auth/session. */
 export interface SessionInfo {
   user: Me;
   csrfToken: string;
+  /** 'mfa': a second factor must follow; 'enroll': one must be enrolled first. Older gateways: absent. */
+  stage?: SignInStage;
+  mfaMethods?: MfaMethod[];
   mustChangePassword: boolean;
 }
 
@@ -186,3 +193,141 @@ export const SECURITY_LEVELS: readonly { value: number; label: string }[] = [
   { value: 3, label: 'SL3 – intentional, sophisticated means' },
   { value: 4, label: 'SL4 – sophisticated means, extended resources' },
 ];
+
+export const ROLE_COLOR: Record<Role, string> = { Administrator: 'red', Operator: 'blue', Client: 'gray' };
+
+/** GET /auth/login-message: the system-use notification (IEC 62443-3-3 SR 1.12). */
+export interface LoginMessage {
+  enabled: boolean;
+  title: string;
+  text: string;
+}
+
+export interface MfaStatus {
+  totp: boolean;
+  totpPending: boolean;
+  webauthnKeys: number;
+  recoveryCodesLeft: number;
+}
+
+/** GET /me */
+export interface MyProfile {
+  user: User;
+  mfa: MfaStatus;
+  secondFactorRequired: boolean;
+}
+
+/** POST /me/mfa/totp/enroll */
+export interface TotpEnrollment {
+  secret: string;
+  otpauthUri: string;
+  /** data: PNG URL */
+  qrCode: string;
+}
+
+/** Confirming a second factor: recovery codes on first enrollment; a stepped-up session when it was part of a sign-in. */
+export interface EnrollmentResult {
+  recoveryCodes?: string[];
+  csrfToken?: string;
+  stage?: SignInStage;
+}
+
+export interface WebauthnKey {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  transports?: string[];
+}
+
+export interface ConsoleSessionRow {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  sourceIp: string | null;
+  userAgent: string;
+  stage: SignInStage;
+  secondFactor: string | null;
+  current: boolean;
+}
+
+export type GroupKind = 'permission' | 'user_management';
+export const GROUP_KINDS: readonly { value: GroupKind; label: string; help: string }[] = [
+  { value: 'permission', label: 'Permission', help: 'Members receive the asset grants given to the group' },
+  { value: 'user_management', label: 'User management', help: 'Delegates the administration of users' },
+];
+
+export interface Group {
+  id: string;
+  name: string;
+  kind: GroupKind;
+  description: string;
+  memberCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface GroupMember {
+  userId: string;
+  username: string;
+  displayName: string;
+  addedAt: string;
+}
+
+export interface SecuritySettings {
+  minPasswordLength: number;
+  enforceCharacterClasses: boolean;
+  blockCommonPasswords: boolean;
+  passwordExpirationDays: number;
+  passwordHistory: number;
+  lockoutAttempts: number;
+  lockoutMinutes: number;
+  disableInactiveDays: number;
+  forcePasswordChange: boolean;
+  otpRequiredGlobal: boolean;
+  otpRequiredRoles: Role[];
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  prefix: string;
+  role: Role;
+  owner: { id: string; username: string };
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+  revokedAt: string | null;
+  createdAt: string;
+  state: 'active' | 'expired' | 'revoked';
+}
+
+export interface GroupMapping {
+  group: string;
+  role?: Role;
+  groupId?: string;
+}
+
+export interface LdapDomain {
+  id: string;
+  name: string;
+  url: string;
+  bindDn: string;
+  hasBindPassword: boolean;
+  baseDn: string;
+  userFilter: string;
+  usernameAttribute: string;
+  groupMappings: GroupMapping[];
+  tlsCa: string | null;
+  startTls: boolean;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ConnectionTest {
+  ok: boolean;
+  message: string;
+  usersFound?: number;
+}

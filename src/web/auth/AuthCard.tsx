@@ -3,11 +3,11 @@ import type { ReactNode } from 'react';
 import { IconGate } from '../common/icons';
 
 /** The centered card the sign-in and password forms sit in. */
-export function AuthCard({ title, subtitle, children }: { title: string; subtitle?: ReactNode; children: ReactNode }) {
+export function AuthCard({ title, subtitle, width = 420, children }: { title: string; subtitle?: ReactNode; width?: number; children: ReactNode }) {
   return (
     <Box mih="100vh" bg="var(--mantine-color-gray-1)" style={{ display: 'flex' }}>
       <Center style={{ flex: 1 }} p="md">
-        <Stack w="100%" maw={420} gap="lg">
+        <Stack w="100%" maw={width} gap="lg">
           <Group gap="sm" justify="center">
             <ThemeIcon size={42} radius="md" color="portcullis" variant="filled">
               <IconGate size={26} />

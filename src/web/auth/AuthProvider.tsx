@@ -1,16 +1,31 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import { ApiError, onUnauthorized, request, setCsrfToken } from '../api/client';
-import type { Me, SessionInfo } from '../api/types';
+import type { Me, MfaMethod, SessionInfo } from '../api/types';
+import { assertWithSecurityKey } from './webauthn';
 
-type AuthState =
+/**
+ * Sign-in is staged: password, then (when the account has or needs one) the second factor or its
+ * enrollment ('pending'), then, when the password is a one-time or expired one, the forced change
+ * (`mustChangePassword`). Only 'authenticated' without mustChangePassword reaches the app.
+ */
+export type AuthState =
   | { status: 'loading' }
-  | { status: 'anonymous'; reason?: 'expired' | 'signed-out'; error?: unknown }
+  | { status: 'anonymous'; reason?: 'expired' | 'signed-out'; error?: unknown; notice?: unknown }
+  | { status: 'pending'; stage: 'mfa' | 'enroll'; me: Me; mfaMethods: MfaMethod[]; mustChangePassword: boolean }
   | { status: 'authenticated'; me: Me; mustChangePassword: boolean };
 
 interface AuthContextValue {
   state: AuthState;
   login(username: string, password: string): Promise<SessionInfo>;
+  /** Sign-in step 2 with a code from the authenticator app or a recovery code. */
+  secondFactor(method: 'totp' | 'recovery', code: string): Promise<SessionInfo>;
+  /** Sign-in step 2 with a security key. */
+  securityKey(): Promise<SessionInfo>;
+  /** Takes the new CSRF token of a session the gateway stepped up (enrollment during sign-in). */
+  adoptCsrfToken(token: string): void;
+  /** Asks the gateway where the session stands (after an enrollment finished the sign-in). */
+  refresh(): Promise<void>;
   changePassword(currentPassword: string, newPassword: string): Promise<SessionInfo>;
   logout(): Promise<void>;
 }
@@ -23,7 +38,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const accept = useCallback((s: SessionInfo) => {
     setCsrfToken(s.csrfToken);
-    setState({ status: 'authenticated', me: s.user, mustChangePassword: s.mustChangePassword });
+    if (s.stage === 'mfa' || s.stage === 'enroll') {
+      setState({ status: 'pending', stage: s.stage, me: s.user, mfaMethods: s.mfaMethods ?? [], mustChangePassword: s.mustChangePassword });
+    } else {
+      setState({ status: 'authenticated', me: s.user, mustChangePassword: s.mustChangePassword });
+    }
     return s;
   }, []);
 
@@ -56,11 +75,40 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     return () => onUnauthorized(null);
   }, [drop]);
 
+  /**
+   * A refused second factor answers 401. Wrong codes count toward the lockout, and a lock ends the
+   * half-open session: when the gateway no longer knows it, go back to the password with the reason.
+   */
+  const stepTwo = useCallback(
+    async (call: () => Promise<SessionInfo>) => {
+      try {
+        return accept(await call());
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) {
+          const still = await request<SessionInfo>('GET', '/auth/session', { allowUnauthorized: true }).catch(() => null);
+          if (!still) {
+            setCsrfToken(null);
+            qc.clear();
+            setState({ status: 'anonymous', notice: err });
+          }
+        }
+        throw err;
+      }
+    },
+    [accept, qc],
+  );
+
   const value = useMemo<AuthContextValue>(
     () => ({
       state,
       login: async (username, password) =>
         accept(await request<SessionInfo>('POST', '/auth/login', { json: { username, password }, allowUnauthorized: true })),
+      secondFactor: (method, code) => stepTwo(() => request<SessionInfo>('POST', `/auth/mfa/${method}`, { json: { code }, allowUnauthorized: true })),
+      securityKey: () => stepTwo(() => assertWithSecurityKey<SessionInfo>()),
+      adoptCsrfToken: (token) => setCsrfToken(token),
+      refresh: async () => {
+        accept(await request<SessionInfo>('GET', '/auth/session'));
+      },
       changePassword: async (currentPassword, newPassword) =>
         accept(await request<SessionInfo>('POST', '/auth/change-password', { json: { currentPassword, newPassword }, allowUnauthorized: true })),
       logout: async () => {
@@ -71,7 +119,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         }
       },
     }),
-    [state, accept, drop],
+    [state, accept, drop, stepTwo],
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
@@ -83,10 +131,10 @@ export function useAuth(): AuthContextValue {
   return ctx;
 }
 
-/** The signed-in user (only inside the authenticated part of the app). */
+/** The signed-in user (inside the authenticated part of the app, and during the sign-in steps). */
 export function useMe(): Me {
   const { state } = useAuth();
-  if (state.status !== 'authenticated') throw new Error('useMe without a session');
+  if (state.status !== 'authenticated' && state.status !== 'pending') throw new Error('useMe without a session');
   return state.me;
 }
 

@@ -22,3 +22,39 @@ export function toDateInput(iso: string | null | undefined): string {
 export function isPast(iso: string | null | undefined): boolean {
   return !!iso && new Date(iso).getTime() < Date.now();
 }
+
+/** "Mozilla/5.0 (X11; Linux x86_64) … Chrome/140.0 …" -> "Chrome 140 on Linux" (best effort). */
+export function describeUserAgent(ua: string | null | undefined): string {
+  if (!ua) return 'Unknown client';
+  const browser =
+    /Edg\/(\d+)/.exec(ua)?.[1] !== undefined
+      ? `Edge ${/Edg\/(\d+)/.exec(ua)?.[1]}`
+      : /Firefox\/(\d+)/.test(ua)
+        ? `Firefox ${/Firefox\/(\d+)/.exec(ua)?.[1]}`
+        : /Chrom(?:e|ium)\/(\d+)/.test(ua)
+          ? `${/HeadlessChrome/.test(ua) ? 'Headless Chrome' : 'Chrome'} ${/Chrom(?:e|ium)\/(\d+)/.exec(ua)?.[1]}`
+          : /Version\/(\d+).*Safari/.test(ua)
+            ? `Safari ${/Version\/(\d+)/.exec(ua)?.[1]}`
+            : /^(curl|Wget|python-requests|node|undici|Go-http-client)/i.test(ua)
+              ? (ua.split(/[\s/]/)[0] ?? ua)
+              : null;
+  const os = /Windows/.test(ua) ? 'Windows' : /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Mac OS X/.test(ua) ? 'macOS' : /Linux|X11/.test(ua) ? 'Linux' : null;
+  if (!browser) return ua.length > 48 ? `${ua.slice(0, 47)}…` : ua;
+  return os ? `${browser} on ${os}` : browser;
+}
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+
+/** "3 minutes ago", "in 2 days" (falls back to the date for more than a month). */
+export function formatRelative(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const t = new Date(iso).getTime();
+  if (Number.isNaN(t)) return iso;
+  const s = Math.round((t - Date.now()) / 1000);
+  const a = Math.abs(s);
+  if (a < 45) return 'just now';
+  if (a < 3600) return relative.format(Math.round(s / 60), 'minute');
+  if (a < 86_400) return relative.format(Math.round(s / 3600), 'hour');
+  if (a < 30 * 86_400) return relative.format(Math.round(s / 86_400), 'day');
+  return formatDate(iso);
+}

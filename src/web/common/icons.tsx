@@ -158,3 +158,84 @@ export const IconPlayerPlay = (p: IconProps) => (
     <path d="M7 4v16l13-8L7 4z" />
   </Svg>
 );
+export const IconDeviceMobile = (p: IconProps) => (
+  <Svg {...p}>
+    <rect x="6" y="3" width="12" height="18" rx="2" />
+    <path d="M11 18h2" />
+  </Svg>
+);
+export const IconUsbKey = (p: IconProps) => (
+  <Svg {...p}>
+    <rect x="8" y="9" width="8" height="12" rx="2" />
+    <path d="M10 9V4h4v5M12 13v2" />
+  </Svg>
+);
+export const IconLock = (p: IconProps) => (
+  <Svg {...p}>
+    <rect x="5" y="11" width="14" height="10" rx="2" />
+    <path d="M8 11V7a4 4 0 018 0v4" />
+  </Svg>
+);
+export const IconLockOpen = (p: IconProps) => (
+  <Svg {...p}>
+    <rect x="5" y="11" width="14" height="10" rx="2" />
+    <path d="M8 11V7a4 4 0 017.5-2" />
+  </Svg>
+);
+export const IconSettings = (p: IconProps) => (
+  <Svg {...p}>
+    <circle cx="12" cy="12" r="3" />
+    <path d="M19.4 15a1.7 1.7 0 00.3 1.8l.1.1a2 2 0 11-2.8 2.8l-.1-.1a1.7 1.7 0 00-1.8-.3 1.7 1.7 0 00-1 1.5V21a2 2 0 11-4 0v-.1a1.7 1.7 0 00-1.1-1.5 1.7 1.7 0 00-1.8.3l-.1.1a2 2 0 11-2.8-2.8l.1-.1a1.7 1.7 0 00.3-1.8 1.7 1.7 0 00-1.5-1H3a2 2 0 110-4h.1a1.7 1.7 0 001.5-1.1 1.7 1.7 0 00-.3-1.8l-.1-.1a2 2 0 112.8-2.8l.1.1a1.7 1.7 0 001.8.3H9a1.7 1.7 0 001-1.5V3a2 2 0 114 0v.1a1.7 1.7 0 001 1.5 1.7 1.7 0 001.8-.3l.1-.1a2 2 0 112.8 2.8l-.1.1a1.7 1.7 0 00-.3 1.8V9a1.7 1.7 0 001.5 1H21a2 2 0 110 4h-.1a1.7 1.7 0 00-1.5 1z" />
+  </Svg>
+);
+export const IconMessage = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M4 5h16v11H9l-5 4V5z" />
+    <path d="M8 9h8M8 12h5" />
+  </Svg>
+);
+export const IconToken = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M4 7h16v10H4z" />
+    <path d="M8 12h.01M12 12h.01M16 12h.01" />
+  </Svg>
+);
+export const IconSitemap = (p: IconProps) => (
+  <Svg {...p}>
+    <rect x="9" y="3" width="6" height="5" rx="1" />
+    <rect x="3" y="16" width="6" height="5" rx="1" />
+    <rect x="15" y="16" width="6" height="5" rx="1" />
+    <path d="M12 8v4M6 16v-2h12v2" />
+  </Svg>
+);
+export const IconUsersGroup = (p: IconProps) => (
+  <Svg {...p}>
+    <circle cx="12" cy="8" r="3" />
+    <path d="M6.5 20a5.5 5.5 0 0111 0" />
+    <circle cx="5" cy="10" r="2" />
+    <circle cx="19" cy="10" r="2" />
+    <path d="M2 18a3.5 3.5 0 014-3M22 18a3.5 3.5 0 00-4-3" />
+  </Svg>
+);
+export const IconPlug = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M9 3v5M15 3v5M6 8h12v3a6 6 0 01-12 0V8zM12 17v4" />
+  </Svg>
+);
+export const IconRefresh = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M20 11a8 8 0 00-14.9-3M4 4v4h4M4 13a8 8 0 0014.9 3M20 20v-4h-4" />
+  </Svg>
+);
+export const IconUser = (p: IconProps) => (
+  <Svg {...p}>
+    <circle cx="12" cy="8" r="4" />
+    <path d="M4 21a8 8 0 0116 0" />
+  </Svg>
+);
+export const IconClock = (p: IconProps) => (
+  <Svg {...p}>
+    <circle cx="12" cy="12" r="9" />
+    <path d="M12 7v5l3 2" />
+  </Svg>
+);

@@ -120,22 +120,23 @@ interface RowActionProps {
   icon: ComponentType<IconProps>;
   danger?: boolean;
   onClick: () => void;
+  testId?: string;
 }
 
-export function RowAction({ tooltip, label, icon: Icon, danger, onClick }: RowActionProps) {
+export function RowAction({ tooltip, label, icon: Icon, danger, onClick, testId }: RowActionProps) {
   return (
     <Tooltip label={tooltip} withArrow>
-      <ActionIcon variant="subtle" color={danger ? 'red' : 'gray'} aria-label={label} onClick={onClick}>
+      <ActionIcon variant="subtle" color={danger ? 'red' : 'gray'} aria-label={label} onClick={onClick} data-testid={testId}>
         <Icon size={17} />
       </ActionIcon>
     </Tooltip>
   );
 }
 
-export function EditAction({ label, onClick }: { label: string; onClick: () => void }) {
-  return <RowAction tooltip="Edit" label={label} icon={IconEdit} onClick={onClick} />;
+export function EditAction({ label, onClick, testId }: { label: string; onClick: () => void; testId?: string }) {
+  return <RowAction tooltip="Edit" label={label} icon={IconEdit} onClick={onClick} testId={testId} />;
 }
 
-export function DeleteAction({ label, onClick }: { label: string; onClick: () => void }) {
-  return <RowAction tooltip="Delete" label={label} icon={IconTrash} danger onClick={onClick} />;
+export function DeleteAction({ label, onClick, testId }: { label: string; onClick: () => void; testId?: string }) {
+  return <RowAction tooltip="Delete" label={label} icon={IconTrash} danger onClick={onClick} testId={testId} />;
 }

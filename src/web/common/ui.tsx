@@ -1,12 +1,13 @@
-import { Alert, Button, type ButtonProps, Code, CopyButton, Group, Modal, Stack, Text, Title, Tooltip } from '@mantine/core';
+import { Alert, Button, type ButtonProps, Code, CopyButton, Group, Modal, Paper, Stack, Text, Title, Tooltip } from '@mantine/core';
 import type { ComponentPropsWithoutRef, ReactNode } from 'react';
+import { downloadText } from './download';
 import { ProblemAlert } from './errors';
 import { IconAlert, IconCheck, IconCopy, IconDownload, IconPlus } from './icons';
 
 export function PageHeader({ title, description, actions }: { title: ReactNode; description?: ReactNode; actions?: ReactNode }) {
   return (
     <Group justify="space-between" align="flex-end" mb="md" wrap="wrap" gap="sm">
-      <div>
+      <div style={{ flex: '1 1 420px', minWidth: 0 }}>
         <Title order={2} fw={600}>
           {title}
         </Title>
@@ -90,29 +91,68 @@ export function OneTimePasswordModal({ username, password, onClose }: { username
           This password is shown only once. Hand it to the user over a separate channel; they must choose their own
           password when they first sign in.
         </Alert>
-        <Group gap="xs" wrap="nowrap">
-          <Code fz="lg" p="sm" style={{ flex: 1, wordBreak: 'break-all' }} data-testid="one-time-password">
-            {password}
-          </Code>
-          <CopyButton value={password ?? ''} timeout={2000}>
-            {({ copied, copy }) => (
-              <Tooltip label={copied ? 'Copied' : 'Copy to clipboard'} withArrow>
-                <Button
-                  variant={copied ? 'light' : 'default'}
-                  color={copied ? 'teal' : undefined}
-                  onClick={copy}
-                  leftSection={copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
-                >
-                  {copied ? 'Copied' : 'Copy'}
-                </Button>
-              </Tooltip>
-            )}
-          </CopyButton>
-        </Group>
+        <CopyField value={password ?? ''} testId="one-time-password" />
         <Group justify="flex-end">
           <Button onClick={onClose}>Done</Button>
         </Group>
       </Stack>
     </Modal>
+  );
+}
+
+/** A secret shown once (password, token, key) in monospace with a copy button. `display` may format it for reading. */
+export function CopyField({ value, display, testId, size = 'lg' }: { value: string; display?: string; testId: string; size?: 'sm' | 'md' | 'lg' }) {
+  return (
+    <Group gap="xs" wrap="nowrap">
+      <Code fz={size} p="sm" style={{ flex: 1, wordBreak: 'break-all' }} data-testid={testId}>
+        {display ?? value}
+      </Code>
+      <CopyButton value={value} timeout={2000}>
+        {({ copied, copy }) => (
+          <Tooltip label={copied ? 'Copied' : 'Copy to clipboard'} withArrow>
+            <Button
+              variant={copied ? 'light' : 'default'}
+              color={copied ? 'teal' : undefined}
+              onClick={copy}
+              leftSection={copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
+              data-testid={`${testId}-copy`}
+            >
+              {copied ? 'Copied' : 'Copy'}
+            </Button>
+          </Tooltip>
+        )}
+      </CopyButton>
+    </Group>
+  );
+}
+
+/** "Download .txt" for text generated in the page (recovery codes...): a Blob link, no server round trip. */
+export function DownloadTextButton({ filename, text, label = 'Download .txt', testId }: { filename: string; text: string; label?: string; testId: string }) {
+  return (
+    <Button variant="default" leftSection={<IconDownload size={16} />} onClick={() => downloadText(filename, text)} data-testid={testId}>
+      {label}
+    </Button>
+  );
+}
+
+/** A titled block of a settings or profile page. */
+export function Section({ title, description, actions, children, testId }: { title: ReactNode; description?: ReactNode; actions?: ReactNode; children?: ReactNode; testId?: string }) {
+  return (
+    <Paper withBorder radius="md" p="lg" data-testid={testId}>
+      <Group justify="space-between" align="flex-start" wrap="wrap" gap="sm" mb={children ? 'md' : 0}>
+        <div style={{ flex: 1, minWidth: 240 }}>
+          <Title order={4} fw={600}>
+            {title}
+          </Title>
+          {description && (
+            <Text c="dimmed" size="sm" mt={2}>
+              {description}
+            </Text>
+          )}
+        </div>
+        {actions && <Group gap="xs">{actions}</Group>}
+      </Group>
+      {children}
+    </Paper>
   );
 }

@@ -5,8 +5,22 @@ import { Link, Outlet, useLocation } from 'react-router-dom';
 import { useAuth, useMe } from '../auth/AuthProvider';
 import { ChangePasswordForm } from '../auth/ChangePasswordForm';
 import { PageLoader } from '../auth/RequireAuth';
-import { IconDashboard, IconFactory, IconGate, IconKey, IconLogout, IconServer, IconUsers } from '../common/icons';
-import type { Role } from '../api/types';
+import {
+  IconDashboard,
+  IconFactory,
+  IconGate,
+  IconKey,
+  IconLock,
+  IconLogout,
+  IconMessage,
+  IconServer,
+  IconSitemap,
+  IconToken,
+  IconUser,
+  IconUsers,
+  IconUsersGroup,
+} from '../common/icons';
+import { ROLE_COLOR, type Role } from '../api/types';
 
 interface NavItem {
   to: string;
@@ -24,9 +38,16 @@ const NAV: NavItem[] = [
   { to: '/sites', label: 'Sites', icon: IconFactory, roles: STAFF, testId: 'nav-sites' },
   { to: '/assets', label: 'Assets', icon: IconServer, roles: STAFF, testId: 'nav-assets' },
   { to: '/users', label: 'Users', icon: IconUsers, roles: STAFF, testId: 'nav-users' },
+  { to: '/groups', label: 'Groups', icon: IconUsersGroup, roles: STAFF, testId: 'nav-groups' },
 ];
 
-const ROLE_COLOR: Record<Role, string> = { Administrator: 'red', Operator: 'blue', Client: 'gray' };
+/** System Management: gateway-wide settings, Administrators only. */
+const SYSTEM: NavItem[] = [
+  { to: '/system/security', label: 'Security', icon: IconLock, testId: 'nav-system-security' },
+  { to: '/system/login-message', label: 'Login message', icon: IconMessage, testId: 'nav-system-login-message' },
+  { to: '/system/tokens', label: 'API tokens', icon: IconToken, testId: 'nav-system-tokens' },
+  { to: '/system/domains', label: 'Domains', icon: IconSitemap, testId: 'nav-system-domains' },
+];
 
 function initials(name: string): string {
   const parts = name.trim().split(/[\s._-]+/).filter(Boolean);
@@ -92,6 +113,9 @@ export function AppLayout() {
                 </Badge>
               </Group>
               <Menu.Divider />
+              <Menu.Item component={Link} to="/profile" leftSection={<IconUser size={16} />} data-testid="menu-profile">
+                My profile
+              </Menu.Item>
               <Menu.Item leftSection={<IconKey size={16} />} onClick={() => setPwOpen(true)}>
                 Change password
               </Menu.Item>
@@ -107,21 +131,19 @@ export function AppLayout() {
         <AppShell.Section grow component={ScrollArea}>
           <nav aria-label="Main">
             {NAV.filter((n) => !n.roles || n.roles.includes(me.role)).map((n) => (
-              <NavLink
-                key={n.to}
-                component={Link}
-                to={n.to}
-                label={n.label}
-                leftSection={<n.icon size={18} />}
-                active={isActive(n.to)}
-                onClick={close}
-                variant="light"
-                fw={500}
-                style={{ borderRadius: 'var(--mantine-radius-sm)' }}
-                data-testid={n.testId}
-              />
+              <NavItemLink key={n.to} item={n} active={isActive(n.to)} onClick={close} />
             ))}
           </nav>
+          {me.role === 'Administrator' && (
+            <nav aria-label="System management">
+              <Text fz={11} fw={700} c="dimmed" tt="uppercase" px="sm" mt="lg" mb={6} style={{ letterSpacing: '0.04em' }}>
+                System Management
+              </Text>
+              {SYSTEM.map((n) => (
+                <NavItemLink key={n.to} item={n} active={isActive(n.to)} onClick={close} />
+              ))}
+            </nav>
+          )}
         </AppShell.Section>
         <AppShell.Section>
           <Text fz={11} c="dimmed" px="xs">
@@ -140,5 +162,22 @@ export function AppLayout() {
         <ChangePasswordForm onDone={() => setPwOpen(false)} />
       </Modal>
     </AppShell>
+  );
+}
+
+function NavItemLink({ item, active, onClick }: { item: NavItem; active: boolean; onClick: () => void }) {
+  return (
+    <NavLink
+      component={Link}
+      to={item.to}
+      label={item.label}
+      leftSection={<item.icon size={18} />}
+      active={active}
+      onClick={onClick}
+      variant="light"
+      fw={500}
+      style={{ borderRadius: 'var(--mantine-radius-sm)' }}
+      data-testid={item.testId}
+    />
   );
 }

@@ -185,8 +185,8 @@ export function UserFormModal({ opened, user, onClose, onCreated }: Props) {
         />
         <Switch
           mt={{ base: 0, sm: 30 }}
-          label="Require one-time codes (TOTP)"
-          description="Second factor at every sign-in"
+          label="Require a second factor"
+          description="Authenticator app or security key at every sign-in"
           checked={otpRequired}
           onChange={(e) => setOtpRequired(e.currentTarget.checked)}
           data-testid="user-otp-required"

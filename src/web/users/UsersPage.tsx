@@ -1,21 +1,66 @@
-import { ActionIcon, Badge, Button, Group, Menu, Select, Stack, Table, Text, Tooltip } from '@mantine/core';
-import { useState } from 'react';
+import { ActionIcon, Alert, Badge, Button, Group, Menu, Select, Stack, Table, Text, Tooltip } from '@mantine/core';
+import { type ReactNode, useState } from 'react';
 import { api } from '../api/client';
 import { csvHref, useApiMutation, useList } from '../api/hooks';
-import { ROLES, type Role, USER_STATUSES, type User, type UserStatus } from '../api/types';
+import { ROLE_COLOR, ROLES, USER_STATUSES, type User, type UserStatus } from '../api/types';
 import { useIsAdmin, useMe } from '../auth/AuthProvider';
 import { ProblemAlert } from '../common/errors';
 import { FilterText, useUrlFilters } from '../common/filters';
 import { formatDate, formatDateTime, isPast } from '../common/format';
-import { IconBan, IconCheck, IconDots, IconEdit, IconKey, IconTrash } from '../common/icons';
+import { IconBan, IconCheck, IconClock, IconDots, IconEdit, IconKey, IconLockOpen, IconShield, IconTrash } from '../common/icons';
 import { DataTable, ListFooter, listStatus } from '../common/table';
 import { ConfirmModal, CsvButton, NewButton, OneTimePasswordModal, PageHeader } from '../common/ui';
 import { UserFormModal } from './UserFormModal';
+import { UserSessionsModal } from './UserSessionsModal';
 
 const STATUS_COLOR: Record<UserStatus, string> = { active: 'green', disabled: 'gray', locked: 'orange', expired: 'red' };
-const ROLE_COLOR: Record<Role, string> = { Administrator: 'red', Operator: 'blue', Client: 'gray' };
+type PendingKind = 'delete' | 'reset' | 'force-change' | 'reset-mfa';
+type Pending = { kind: PendingKind; user: User } | null;
 
-type Pending = { kind: 'delete' | 'reset'; user: User } | null;
+const CONFIRM: Record<PendingKind, { title: string; label: string; danger?: boolean; text: (u: string) => ReactNode }> = {
+  delete: {
+    title: 'Delete user',
+    label: 'Delete user',
+    danger: true,
+    text: (u) => (
+      <>
+        Delete <b>{u}</b>? Their grants go with the account. Past sessions, recordings and the audit log keep the name. To keep the
+        account but stop its use, disable it instead.
+      </>
+    ),
+  },
+  reset: {
+    title: 'Reset password',
+    label: 'Reset password',
+    text: (u) => (
+      <>
+        Issue a new one-time password for <b>{u}</b>? The current password stops working at once and the user must choose a new one
+        at the next sign-in.
+      </>
+    ),
+  },
+  'force-change': {
+    title: 'Require a password change',
+    label: 'Require change',
+    text: (u) => (
+      <>
+        <b>{u}</b> keeps the current password but must choose a new one at the next sign-in, before doing anything else.
+      </>
+    ),
+  },
+  'reset-mfa': {
+    title: 'Reset second factors',
+    label: 'Reset second factors',
+    danger: true,
+    text: (u) => (
+      <>
+        Remove the authenticator app, every security key and the recovery codes of <b>{u}</b>, and end their sessions? Do this only
+        after verifying the person's identity (lost phone or key). If a second factor is required, they enroll a new one at the next
+        sign-in.
+      </>
+    ),
+  },
+};
 
 export function UsersPage() {
   const me = useMe();
@@ -29,12 +74,35 @@ export function UsersPage() {
   const setStatus = useApiMutation((v: { user: User; status: 'active' | 'disabled' }) => api.patch<User>(`/users/${v.user.id}`, { status: v.status }), ['users']);
   const remove = useApiMutation((u: User) => api.delete(`/users/${u.id}`), ['users']);
   const reset = useApiMutation((u: User) => api.post<{ oneTimePassword: string }>(`/users/${u.id}/reset-password`), ['users']);
+  const forceChange = useApiMutation((u: User) => api.patch<User>(`/users/${u.id}`, { mustChangePassword: true }), ['users']);
+  const resetMfa = useApiMutation((u: User) => api.post<void>(`/users/${u.id}/mfa/reset`), ['users']);
+  const [sessionsOf, setSessionsOf] = useState<User | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const mutations = { delete: remove, reset, 'force-change': forceChange, 'reset-mfa': resetMfa } as const;
+  const ask = (kind: PendingKind, user: User) => {
+    mutations[kind].reset();
+    setPending({ kind, user });
+  };
 
   const filtered = Object.values(f).some(Boolean);
   const confirm = () => {
     if (!pending) return;
     const u = pending.user;
     if (pending.kind === 'delete') remove.mutate(u, { onSuccess: () => setPending(null) });
+    else if (pending.kind === 'force-change')
+      forceChange.mutate(u, {
+        onSuccess: () => {
+          setPending(null);
+          setNotice(`${u.username} must change the password at the next sign-in.`);
+        },
+      });
+    else if (pending.kind === 'reset-mfa')
+      resetMfa.mutate(u, {
+        onSuccess: () => {
+          setPending(null);
+          setNotice(`The second factors of ${u.username} were removed and their sessions ended.`);
+        },
+      });
     else
       reset.mutate(u, {
         onSuccess: (res) => {
@@ -43,6 +111,7 @@ export function UsersPage() {
         },
       });
   };
+  const current = pending ? CONFIRM[pending.kind] : null;
 
   return (
     <>
@@ -94,6 +163,11 @@ export function UsersPage() {
       </Group>
 
       {setStatus.error ? <ProblemAlert error={setStatus.error} title="Status not changed" onClose={() => setStatus.reset()} /> : null}
+      {notice && (
+        <Alert color="teal" variant="light" icon={<IconCheck />} withCloseButton onClose={() => setNotice(null)} mb="md" data-testid="users-notice">
+          {notice}
+        </Alert>
+      )}
 
       <DataTable
         testId="users-table"
@@ -106,7 +180,7 @@ export function UsersPage() {
             <Table.Th miw={140}>Role</Table.Th>
             <Table.Th>Affiliation</Table.Th>
             <Table.Th>Status</Table.Th>
-            <Table.Th>TOTP</Table.Th>
+            <Table.Th>2nd factor</Table.Th>
             <Table.Th>Expires</Table.Th>
             <Table.Th>Last sign-in</Table.Th>
             {admin && <Table.Th w={60} />}
@@ -158,9 +232,9 @@ export function UsersPage() {
                     {u.status}
                   </Badge>
                   {u.mustChangePassword && (
-                    <Tooltip label="Signs in with a one-time password and must change it" withArrow>
+                    <Tooltip label="Must choose a new password at the next sign-in" withArrow>
                       <Badge variant="light" color="yellow" size="xs">
-                        OTP pw
+                        password change due
                       </Badge>
                     </Tooltip>
                   )}
@@ -168,7 +242,7 @@ export function UsersPage() {
               </Table.Td>
               <Table.Td>
                 <Text size="sm" c={u.otpRequired ? undefined : 'dimmed'}>
-                  {u.otpRequired ? 'Required' : 'No'}
+                  {u.otpRequired ? 'Required' : 'Optional'}
                 </Text>
               </Table.Td>
               <Table.Td>
@@ -183,7 +257,7 @@ export function UsersPage() {
               </Table.Td>
               {admin && (
                 <Table.Td>
-                  <Menu position="bottom-end" withArrow shadow="md" width={210}>
+                  <Menu position="bottom-end" withArrow shadow="md" width={240}>
                     <Menu.Target>
                       <ActionIcon variant="subtle" color="gray" aria-label={`Actions for ${u.username}`} loading={busy} data-testid="user-actions">
                         <IconDots size={18} />
@@ -203,33 +277,37 @@ export function UsersPage() {
                           Disable
                         </Menu.Item>
                       ) : (
-                        <Menu.Item leftSection={<IconCheck size={15} />} onClick={() => setStatus.mutate({ user: u, status: 'active' })} data-testid="user-enable">
+                        <Menu.Item
+                          leftSection={u.status === 'locked' ? <IconLockOpen size={15} /> : <IconCheck size={15} />}
+                          onClick={() => {
+                            setNotice(null);
+                            setStatus.mutate({ user: u, status: 'active' });
+                          }}
+                          data-testid="user-enable"
+                          data-action={u.status === 'locked' ? 'unlock' : 'enable'}
+                        >
                           {u.status === 'locked' ? 'Unlock' : 'Enable'}
                         </Menu.Item>
                       )}
+                      <Menu.Divider />
                       {u.type === 'local' && (
-                        <Menu.Item
-                          leftSection={<IconKey size={15} />}
-                          onClick={() => {
-                            reset.reset();
-                            setPending({ kind: 'reset', user: u });
-                          }}
-                          data-testid="user-reset-password"
-                        >
+                        <Menu.Item leftSection={<IconKey size={15} />} onClick={() => ask('reset', u)} data-testid="user-reset-password">
                           Reset password
                         </Menu.Item>
                       )}
+                      {u.type === 'local' && (
+                        <Menu.Item leftSection={<IconKey size={15} />} disabled={u.mustChangePassword} onClick={() => ask('force-change', u)} data-testid="user-force-password-change">
+                          Require password change
+                        </Menu.Item>
+                      )}
+                      <Menu.Item leftSection={<IconShield size={15} />} disabled={self} onClick={() => ask('reset-mfa', u)} data-testid="user-reset-mfa">
+                        Reset second factors
+                      </Menu.Item>
+                      <Menu.Item leftSection={<IconClock size={15} />} onClick={() => setSessionsOf(u)} data-testid="user-sessions">
+                        Sessions…
+                      </Menu.Item>
                       <Menu.Divider />
-                      <Menu.Item
-                        color="red"
-                        leftSection={<IconTrash size={15} />}
-                        disabled={self}
-                        onClick={() => {
-                          remove.reset();
-                          setPending({ kind: 'delete', user: u });
-                        }}
-                        data-testid="user-delete"
-                      >
+                      <Menu.Item color="red" leftSection={<IconTrash size={15} />} disabled={self} onClick={() => ask('delete', u)} data-testid="user-delete">
                         Delete
                       </Menu.Item>
                     </Menu.Dropdown>
@@ -252,26 +330,17 @@ export function UsersPage() {
       />
       <ConfirmModal
         opened={pending !== null}
-        title={pending?.kind === 'delete' ? 'Delete user' : 'Reset password'}
-        confirmLabel={pending?.kind === 'delete' ? 'Delete user' : 'Reset password'}
-        danger={pending?.kind === 'delete'}
-        loading={remove.isPending || reset.isPending}
-        error={pending?.kind === 'delete' ? remove.error : reset.error}
+        title={current?.title ?? ''}
+        confirmLabel={current?.label ?? ''}
+        danger={current?.danger}
+        loading={pending ? mutations[pending.kind].isPending : false}
+        error={pending ? mutations[pending.kind].error : null}
         onClose={() => setPending(null)}
         onConfirm={confirm}
       >
-        {pending?.kind === 'delete' ? (
-          <Text size="sm">
-            Delete <b>{pending.user.username}</b>? Their grants go with the account. Past sessions, recordings and the audit log
-            keep the name. To keep the account but stop its use, disable it instead.
-          </Text>
-        ) : (
-          <Text size="sm">
-            Issue a new one-time password for <b>{pending?.user.username}</b>? The current password stops working at once and the
-            user must choose a new one at the next sign-in.
-          </Text>
-        )}
+        <Text size="sm">{pending && current?.text(pending.user.username)}</Text>
       </ConfirmModal>
+      <UserSessionsModal user={sessionsOf} onClose={() => setSessionsOf(null)} />
       <OneTimePasswordModal username={otp?.username ?? ''} password={otp?.password ?? null} onClose={() => setOtp(null)} />
     </>
   );
