@@ -287,6 +287,9 @@ export interface SecuritySettings {
   forcePasswordChange: boolean;
   otpRequiredGlobal: boolean;
   otpRequiredRoles: Role[];
+  /** null: the gateway's configured default (15 minutes / 12 hours). */
+  sessionIdleMinutes: number | null;
+  sessionLifetimeHours: number | null;
 }
 
 export interface ApiToken {

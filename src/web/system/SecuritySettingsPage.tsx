@@ -33,6 +33,24 @@ export function SecuritySettingsPage() {
       data-testid={testId(k)}
     />
   );
+  /** A number that may be left empty to use the gateway's configured default. */
+  const optionalNum = (k: 'sessionIdleMinutes' | 'sessionLifetimeHours', label: string, description: ReactNode, min: number, max: number, fallback: string, suffix: string) => (
+    <NumberInput
+      label={label}
+      description={description}
+      placeholder={`${fallback} (gateway default)`}
+      min={min}
+      max={max}
+      clampBehavior="strict"
+      allowDecimal={false}
+      allowNegative={false}
+      suffix={suffix}
+      value={d?.[k] ?? ''}
+      onChange={(v) => f.set(k, v === '' ? null : typeof v === 'number' ? v : Number.parseInt(v, 10) || null)}
+      error={fe.get(`/${k}`)}
+      data-testid={testId(k)}
+    />
+  );
   const bool = (k: BoolKey, label: string, description: ReactNode) => (
     <Switch label={label} description={description} checked={d?.[k] ?? false} onChange={(e) => f.set(k, e.currentTarget.checked)} data-testid={testId(k)} />
   );
@@ -90,6 +108,13 @@ export function SecuritySettingsPage() {
                 {num('lockoutAttempts', 'Failed attempts before lockout', 'Consecutive failures, 1 to 100', 1, 100)}
                 {num('lockoutMinutes', 'Lockout duration', 'Unlocks by itself after this time; an administrator can unlock earlier', 1, 10_080, ' minutes')}
                 {num('disableInactiveDays', 'Disable inactive accounts', d.disableInactiveDays === 0 ? 'Off: inactive accounts stay enabled' : 'Days without a sign-in (0 = off)', 0, 3650, ' days')}
+              </SimpleGrid>
+            </Section>
+
+            <Section title="Console sessions" description="Signed-in console sessions end after this much inactivity, and in any case after the lifetime (IEC 62443-3-3 SR 2.5, 2.6). A new lifetime applies to new sessions." testId="security-sessions">
+              <SimpleGrid cols={{ base: 1, md: 3 }} spacing="lg">
+                {optionalNum('sessionIdleMinutes', 'Idle timeout', 'Minutes without activity (empty = gateway default)', 1, 1440, '15', ' minutes')}
+                {optionalNum('sessionLifetimeHours', 'Absolute lifetime', 'Hours after sign-in (empty = gateway default)', 1, 168, '12', ' hours')}
               </SimpleGrid>
             </Section>
 
