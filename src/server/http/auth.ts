@@ -61,7 +61,7 @@ export async function loadSession(req: FastifyRequest, db: Db, config: Config): 
     if (!found) throw new DomainError('unauthorized', 'the API token is malformed, unknown, expired or revoked');
     const { token, user } = found;
     req.auth = {
-      session: { id: `token:${token.id}`, csrfToken: '', stage: 'complete', user, token: { id: token.id, name: token.name } },
+      session: { id: `token:${token.id}`, csrfToken: '', stage: 'complete', mfaMethod: 'api-token', user, token: { id: token.id, name: token.name } },
       actor: { id: user.id, name: `${user.username} (token ${token.name})`, ip: req.ip },
     };
     return;

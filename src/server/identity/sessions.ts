@@ -24,6 +24,8 @@ export interface ConsoleSession {
   id: string;
   csrfToken: string;
   stage: SessionStage;
+  /** How the sign-in was confirmed ('none', 'totp', 'webauthn', 'recovery', ...). */
+  mfaMethod: string | null;
   user: UsersTable;
   /** Set when the request came with an API token instead of a cookie. */
   token?: { id: string; name: string };
@@ -79,7 +81,7 @@ export async function resolveConsoleSession(db: Db, token: string, policy: Sessi
   if (now - Date.parse(row.last_seen_at) > 15_000) {
     await db.updateTable('console_sessions').set({ last_seen_at: nowIso() }).where('id', '=', id).execute();
   }
-  return { id, csrfToken: row.csrf_token, stage: row.stage, user };
+  return { id, csrfToken: row.csrf_token, stage: row.stage, mfaMethod: row.mfa_method, user };
 }
 
 export async function deleteConsoleSession(db: Db, sessionId: string): Promise<void> {

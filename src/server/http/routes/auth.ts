@@ -84,7 +84,8 @@ export function authRoutes(r: Router, deps: RouteDeps, directory?: DirectoryLogi
       // A new session id after a credential change; every other session of the user ends.
       await db.deleteFrom('console_sessions').where('user_id', '=', user.id).execute();
       const next = { ...user, must_change_password: 0 as const };
-      const { csrfToken } = await startSession(deps, req, reply, next, 'complete', session.stage === 'complete' ? 'password-change' : null);
+      // The new session keeps how this sign-in was confirmed.
+      const { csrfToken } = await startSession(deps, req, reply, next, 'complete', session.mfaMethod);
       return sessionView(deps, next, csrfToken, 'complete');
     } });
 }
