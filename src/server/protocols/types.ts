@@ -1,0 +1,83 @@
+import type { Duplex } from 'node:stream';
+
+/**
+ * The one interface the broker sees for terminal protocols (SSH, Telnet). The broker, recorder
+ * and watchers never know which protocol they carry beyond "terminal" (see DESIGN.md).
+ */
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+export interface TerminalTarget {
+  host: string;
+  port: number;
+  /** The access method's options (per protocol: prompts, patterns, ...). */
+  options: Record<string, string | number | boolean>;
+}
+
+/** Revealed from the vault for this one connection, never logged or kept. */
+export interface TerminalCredential {
+  username: string;
+  password?: string;
+  privateKey?: string;
+  passphrase?: string;
+}
+
+export type ConnectFailure =
+  | 'unreachable' // refused, no route, DNS
+  | 'timeout' // no answer or no login in time
+  | 'auth_failed' // the asset refused the vaulted credential
+  | 'host_key_mismatch' // SSH: the asset's key is not the pinned one
+  | 'protocol'; // the peer spoke garbage or broke the protocol's rules
+
+export class ConnectError extends Error {
+  constructor(
+    readonly failure: ConnectFailure,
+    message: string,
+    /** SSH host key seen, when the failure is about it (for "accept new key"). */
+    readonly detail?: { hostKeyFingerprint?: string },
+  ) {
+    super(message);
+    this.name = 'ConnectError';
+  }
+}
+
+export interface ConnectOptions {
+  size: TerminalSize;
+  /** TERM / TTYPE announced to the asset. */
+  term?: string;
+  /** Gives up connecting and logging in after this long (default 15 s). */
+  timeoutMs?: number;
+  /** Aborts a connect in progress (red button during login). */
+  signal?: AbortSignal;
+  /** SSH: the pinned host key fingerprint ("SHA256:..."), or undefined on first use. */
+  pinnedHostKey?: string;
+  /** SSH: run this command instead of a shell (exec request). */
+  command?: string;
+}
+
+export interface EndInfo {
+  /** 'closed' by either side normally; 'error' when the asset broke the protocol or the link. */
+  how: 'closed' | 'error';
+  message: string;
+  /** SSH exec exit code, when known. */
+  exitCode?: number;
+}
+
+export interface TerminalConnection {
+  /** Readable side: bytes the asset sends (terminal output). Writable side: user input. Backpressure flows both ways. */
+  stream: Duplex;
+  resize(size: TerminalSize): void;
+  /** Closes the asset connection now (idempotent). */
+  close(reason?: string): void;
+  /** Resolves once the asset connection is gone. */
+  ended: Promise<EndInfo>;
+  /** What was learned while connecting (SSH host key fingerprint, Telnet negotiated options). */
+  info: { hostKeyFingerprint?: string; negotiated?: string[] };
+}
+
+export interface TerminalProtocol {
+  readonly name: 'ssh' | 'telnet';
+  connect(target: TerminalTarget, credential: TerminalCredential, opts: ConnectOptions): Promise<TerminalConnection>;
+}
