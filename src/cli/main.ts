@@ -6,6 +6,8 @@ import { migrateToLatest } from '../server/db/migrate.js';
 import { DomainError } from '../server/errors.js';
 import { createUser, findUserRowByUsername, resetPassword, ROLES, type Role } from '../server/identity/users.js';
 import { startGateway } from '../server/main.js';
+import { loadMasterKey } from '../server/crypto/secretbox.js';
+import { rotateMasterKey } from '../server/vault/rotate.js';
 import { printBanner } from './banner.js';
 import { checkTools, doctorReport } from './doctor.js';
 
@@ -19,6 +21,7 @@ Usage:
                                             create a user; prints a one-time password
   portcullis admin reset-password <username> set a new one-time password (changed at next login)
   portcullis audit verify                   check the audit hash chain; names the first bad row
+  portcullis vault rotate-master-key        new master key; re-seals every vault data key and sealed secret
   portcullis doctor                         check the system tools later features need
 
 Configuration (environment): PORTCULLIS_DATA_DIR (./data), PORTCULLIS_HOST (127.0.0.1),
@@ -119,6 +122,17 @@ async function main(argv: string[]): Promise<number> {
         }
         console.log(`FAILED: ${r.problem!.message} (first problem: ${r.problem!.kind} row ${r.problem!.seq}${r.problem!.id ? `, id ${r.problem!.id}` : ''}; ${r.count} rows verified before it)`);
         return 1;
+      });
+    }
+    case 'vault': {
+      if (sub !== 'rotate-master-key') {
+        console.error('usage: portcullis vault rotate-master-key');
+        return 2;
+      }
+      return withDb(config, async (d) => {
+        const r = await rotateMasterKey(d.db, loadMasterKey(config.dataDir), config.dataDir, cliActor());
+        console.log(`master key rotated: ${r.oldKeyId} -> ${r.newKeyId}; re-sealed ${r.dataKeys} vault data key(s) and ${r.sealedSecrets} other secret(s). Running gateways use the new key from their next seal; the retired key stays in ${config.dataDir}/keys for old backups.`);
+        return 0;
       });
     }
     case 'doctor': {

@@ -137,6 +137,16 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
     { body: { name: 'ITSM', role: 'Client' }, status: 400, detail: /expiresAt/ },
   ] },
   'DELETE /api/v1/tokens/:id': { valid: {}, cases: [] },
+  'POST /api/v1/assets/:id/accounts': { valid: { name: 'maint', username: 'root', kind: 'password', password: 'x' }, cases: [
+    { body: { name: 'maint', username: 'root', kind: 'token', password: 'x' }, status: 400, detail: /kind/ },
+    { body: { name: 'maint', username: 'root', kind: 'password' }, status: 400, detail: /password/ },
+    { body: { name: 'maint', username: 'root', kind: 'ssh_key', privateKey: 'hello' }, status: 400, detail: /private key/ },
+    { body: { name: 'maint', username: 'root', kind: 'ssh_key', privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n-----END OPENSSH PRIVATE KEY-----' }, status: 400, detail: /cannot be read/ },
+    { body: { name: '', username: 'root', kind: 'password', password: 'x' }, status: 400, detail: /name/ },
+    { body: { name: 'Existing account', username: 'root', kind: 'password', password: 'x' }, status: 409, detail: /already has an account/ },
+  ] },
+  'PATCH /api/v1/assets/:id/accounts/:accountId': { valid: {}, cases: [{ body: { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----' }, status: 400, detail: /password account/ }] },
+  'DELETE /api/v1/assets/:id/accounts/:accountId': { valid: {}, cases: [] },
   'POST /api/v1/ldap-domains': { valid: { name: 'D', url: 'ldap://127.0.0.1:1', baseDn: 'dc=plant,dc=test' }, cases: [
     { body: { name: 'D', url: 'http://dc1.plant.test', baseDn: 'dc=plant,dc=test' }, status: 400, detail: /ldap:\/\/ or ldaps:\/\// },
     { body: { name: 'D', url: 'ldap://dc1.plant.test', baseDn: 'plant' }, status: 400, detail: /must be a DN/ },
@@ -178,6 +188,7 @@ describe('bad input on every write endpoint', () => {
     ids.umgroup = (await c.post('/api/v1/groups', { name: 'User admins', kind: 'user_management' })).json.id;
     ids.grant = (await c.post('/api/v1/grants', { subjectType: 'group', subjectId: ids.group, targetType: 'site', target: ids.site })).json.id;
     ids.ldapDomain = (await c.post('/api/v1/ldap-domains', { name: 'Existing directory', url: 'ldap://127.0.0.1:1', baseDn: 'dc=plant,dc=test' })).json.id;
+    ids.account = (await c.post(`/api/v1/assets/${ids.asset}/accounts`, { name: 'Existing account', username: 'root', kind: 'password', password: 'secret-1' })).json.id;
     ids.token = (await c.post('/api/v1/tokens', { name: 'Existing token', role: 'Client', expiresAt: new Date(Date.now() + 86_400_000).toISOString() })).json.token.id;
     // A second session of the admin, to revoke through /me/sessions/:id.
     const other = t.client();
@@ -206,15 +217,15 @@ describe('bad input on every write endpoint', () => {
       const key = `${rule.method} ${rule.url}`;
       const entry = TABLE[key]!;
       const kind = rule.url.split('/')[3]!;
-      const real = rule.url.replace(':id', ids[ownerOf[kind]!]!).replace(':userId', ids.user!);
+      const real = rule.url.replace(':id', ids[ownerOf[kind]!]!).replace(':userId', ids.user!).replace(':accountId', ids.account!);
       const hasBody = rule.method !== 'DELETE' && key !== 'POST /api/v1/assets/import';
       for (const [i, cs] of entry.cases.entries()) await check(`${key} case ${i}`, rule.method, real, fill(cs.body), cs.status, cs.detail);
       if (rule.url.includes(':id')) {
         const session = kind === 'me';
         const webauthnKey = rule.url.includes('/webauthn/keys/');
-        await check(`${key} malformed id`, rule.method, rule.url.replace(':id', 'not-a-uuid').replace(':userId', ids.user!), hasBody ? fill(entry.valid) : undefined, 400, webauthnKey ? /must be a credential id/ : session ? /must be a session id/ : /must be an id/);
+        await check(`${key} malformed id`, rule.method, rule.url.replace(':id', 'not-a-uuid').replace(':userId', ids.user!).replace(':accountId', ids.account!), hasBody ? fill(entry.valid) : undefined, 400, webauthnKey ? /must be a credential id/ : session ? /must be a session id/ : /must be an id/);
         const unknown = session ? '0'.repeat(64) : '00000000-0000-4000-8000-000000000000';
-        await check(`${key} unknown id`, rule.method, rule.url.replace(':id', unknown).replace(':userId', ids.user!), hasBody ? fill(entry.valid) : undefined, 404, webauthnKey ? /no such security key/ : session ? /no such session/ : /does not exist/);
+        await check(`${key} unknown id`, rule.method, rule.url.replace(':id', unknown).replace(':userId', ids.user!).replace(':accountId', ids.account!), hasBody ? fill(entry.valid) : undefined, 404, webauthnKey ? /no such security key/ : session ? /no such session/ : /does not exist/);
       }
       if (hasBody && rule.url !== '/api/v1/auth/logout') {
         await check(`${key} broken JSON`, rule.method, real, '{"name": ', 400, /not valid JSON/, { 'content-type': 'application/json' });

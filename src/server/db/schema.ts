@@ -245,6 +245,22 @@ export interface GroupManagersTable {
   added_at: string;
 }
 
+export interface AssetAccountsTable {
+  id: string;
+  asset_id: string;
+  /** Label shown in the console ("maintenance", "operator") */
+  name: string;
+  username: string;
+  kind: 'password' | 'ssh_key';
+  /** The secret JSON encrypted with this row's own data key (vault/envelope.ts) */
+  secret_enc: string;
+  /** The data key sealed with the master key (crypto/secretbox.ts) */
+  dek_sealed: string;
+  secret_changed_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DB {
   sites: SitesTable;
   zones: ZonesTable;
@@ -266,4 +282,5 @@ export interface DB {
   api_tokens: ApiTokensTable;
   ldap_domains: LdapDomainsTable;
   group_managers: GroupManagersTable;
+  asset_accounts: AssetAccountsTable;
 }

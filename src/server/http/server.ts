@@ -28,6 +28,7 @@ import { meRoutes } from './routes/me.js';
 import { settingsRoutes } from './routes/settings.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { vaultRoutes } from './routes/vault.js';
 import { webauthnRoutes } from './routes/webauthn.js';
 
 export interface AppDeps {
@@ -124,6 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   webauthnRoutes(router, routeDeps);
   settingsRoutes(router);
   tokenRoutes(router);
+  vaultRoutes(router);
   systemRoutes(router, app, deps);
 
   // The console (React SPA): static files, and index.html for every other non-API path.

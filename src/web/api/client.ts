@@ -3,16 +3,17 @@
  * Every state-changing request carries the CSRF token from the login/session answer; every error
  * is an RFC 9457 problem (ApiError); a 401 outside the sign-in calls sends the user to the login.
  */
+import type { FieldError } from '../../server/errors';
+
+/** One rejected field: a JSON pointer ("/accessMethods/0/port") or a CSV row and column. */
+export type { FieldError };
 
 export const API_BASE = '/api/v1';
 
-export interface FieldError {
-  path: string;
-  message: string;
-  row?: number;
-  column?: string;
-}
-
+/**
+ * An RFC 9457 problem as the console holds it: the gateway's (src/server/http/problem.ts), or one made
+ * up here for an answer that is not one (a proxy's 502, an unreachable gateway), hence the optional parts.
+ */
 export interface Problem {
   type?: string;
   title: string;

@@ -1,60 +1,66 @@
-/** Shapes of the gateway's /api/v1 JSON (camelCase). Kept in step with src/server by hand. */
+/**
+ * Shapes of the gateway's /api/v1 JSON (camelCase). The answers' types are the server's own, imported
+ * type-only (erased from the bundle: nothing of src/server reaches the browser); what is declared here
+ * is the console's: request bodies, UI lists and labels, and answers the server does not name a type for.
+ */
+import type { sessionView } from '../../server/http/routes/auth';
+import type { ReachableAsset } from '../../server/access/reports';
+import type { Page } from '../../server/db/paging';
+import type { Group, GroupMember } from '../../server/identity/groups';
+import type { ConnectionTest } from '../../server/identity/ldap/test-connection';
+import type { GroupMapping, LdapDomain } from '../../server/identity/ldap/domains';
+import type { MfaStatus, startTotpEnrollment } from '../../server/identity/mfa/service';
+import type { Role } from '../../server/identity/roles';
+import type { SessionInfo, SessionStage } from '../../server/identity/sessions';
+import type { LoginMessage, SecuritySettings } from '../../server/identity/settings';
+import type { ApiToken } from '../../server/identity/tokens';
+import type { CreatedUser, User } from '../../server/identity/users';
+import type { Vendor } from '../../server/identity/vendors';
+import type { ImportResult } from '../../server/inventory/asset-import';
+import type { AccessMethod, Asset, LoginWindow, Protocol } from '../../server/inventory/assets';
+import type { Site } from '../../server/inventory/sites';
+import type { Zone } from '../../server/inventory/zones';
 
-export type Role = 'Administrator' | 'Operator' | 'Client';
+export type {
+  AccessMethod,
+  ApiToken,
+  Asset,
+  ConnectionTest,
+  CreatedUser,
+  Group,
+  GroupMapping,
+  GroupMember,
+  ImportResult,
+  LdapDomain,
+  LoginMessage,
+  LoginWindow,
+  MfaStatus,
+  Page,
+  Protocol,
+  ReachableAsset,
+  Role,
+  SecuritySettings,
+  /** A console session as GET /me/sessions and /users/:id/sessions list it. */
+  SessionInfo,
+  Site,
+  User,
+  Vendor,
+  Zone,
+};
+
 export const ROLES: readonly Role[] = ['Administrator', 'Operator', 'Client'];
 
-export interface Me {
-  id: string;
-  username: string;
-  displayName: string;
-  role: Role;
-}
-
-export type SignInStage = 'complete' | 'mfa' | 'enroll';
+/** The answer of the sign-in calls and of GET /auth/session (`sessionView` in the server's auth routes). */
+type ServerSessionView = Awaited<ReturnType<typeof sessionView>>;
+export type Me = ServerSessionView['user'];
+export type SignInStage = SessionStage;
 export type MfaMethod = 'totp' | 'webauthn' | 'recovery';
+/** stage 'mfa': a second factor must follow (one of mfaMethods); 'enroll': one must be enrolled first. */
+export type SessionView = Omit<ServerSessionView, 'mfaMethods'> & { mfaMethods: MfaMethod[] };
 
-/** The answer of the sign-in calls and of GET /auth/session. */
-export interface SessionInfo {
-  user: Me;
-  csrfToken: string;
-  /** 'mfa': a second factor must follow; 'enroll': one must be enrolled first. Older gateways: absent. */
-  stage?: SignInStage;
-  mfaMethods?: MfaMethod[];
-  mustChangePassword: boolean;
-}
+export type StreamQuality = Site['streamQuality'];
 
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-export type StreamQuality = 'low' | 'medium' | 'high';
-
-export interface Site {
-  id: string;
-  name: string;
-  description: string;
-  timezone: string;
-  streamQuality: StreamQuality;
-  maxConnections: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface Zone {
-  id: string;
-  siteId: string;
-  siteName: string;
-  name: string;
-  purdueLevel: number;
-  targetSecurityLevel: number;
-  description: string;
-  createdAt?: string;
-  updatedAt?: string;
-}
-
-export const PROTOCOLS = ['ssh', 'telnet', 'vnc', 'rdp', 'tcp'] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
+export const PROTOCOLS: readonly Protocol[] = ['ssh', 'telnet', 'vnc', 'rdp', 'tcp'];
 export const DEFAULT_PORTS: Record<Protocol, number | null> = { ssh: 22, telnet: 23, vnc: 5900, rdp: 3389, tcp: null };
 export const PROTOCOL_LABELS: Record<Protocol, string> = {
   ssh: 'SSH',
@@ -64,44 +70,10 @@ export const PROTOCOL_LABELS: Record<Protocol, string> = {
   tcp: 'TCP tunnel',
 };
 
-export interface AccessMethod {
-  protocol: Protocol;
-  port: number;
-  options: Record<string, string | number | boolean>;
-}
+export type Day = LoginWindow['days'][number];
+export const DAYS: readonly Day[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
-export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-export type Day = (typeof DAYS)[number];
-
-export interface LoginWindow {
-  days: Day[];
-  start: string;
-  end: string;
-}
-
-export type AssetState = 'active' | 'imported';
-
-export interface Asset {
-  id: string;
-  name: string;
-  siteId: string;
-  siteName: string;
-  zoneId: string | null;
-  zoneName: string | null;
-  purdueLevel: number;
-  host: string;
-  accessMethods: AccessMethod[];
-  tags: string[];
-  safetyCritical: boolean;
-  loginTimes: LoginWindow[] | null;
-  vendor: string;
-  model: string;
-  firmware: string;
-  description: string;
-  state: AssetState;
-  createdAt: string;
-  updatedAt: string;
-}
+export type AssetState = Asset['state'];
 
 /** Exactly the fields POST /assets accepts (the server rejects unknown fields). */
 export interface AssetInput {
@@ -120,32 +92,9 @@ export interface AssetInput {
   description?: string;
 }
 
-export interface ImportResult {
-  imported: number;
-  assets: { id: string; name: string }[];
-}
-
-export type UserStatus = 'active' | 'disabled' | 'locked' | 'expired';
+export type UserStatus = User['status'];
 export const USER_STATUSES: readonly UserStatus[] = ['active', 'disabled', 'locked', 'expired'];
-export type Affiliation = 'employee' | 'vendor';
-
-export interface User {
-  id: string;
-  username: string;
-  displayName: string;
-  email: string;
-  role: Role;
-  type: 'local' | 'ldap';
-  affiliation: Affiliation;
-  vendorId: string | null;
-  vendorName: string | null;
-  expiresAt: string | null;
-  otpRequired: boolean;
-  status: UserStatus;
-  mustChangePassword: boolean;
-  createdAt: string;
-  lastLoginAt: string | null;
-}
+export type Affiliation = User['affiliation'];
 
 export interface UserInput {
   username?: string;
@@ -158,15 +107,6 @@ export interface UserInput {
   otpRequired?: boolean;
 }
 
-export interface UserCreated {
-  user: User;
-  oneTimePassword?: string;
-}
-
-export interface Vendor {
-  id: string;
-  name: string;
-}
 
 /** Purdue reference model levels (ISA-95 / IEC 62443 zoning). */
 export const PURDUE_LEVELS: readonly { value: number; label: string; short: string }[] = [
@@ -196,20 +136,6 @@ export const SECURITY_LEVELS: readonly { value: number; label: string }[] = [
 
 export const ROLE_COLOR: Record<Role, string> = { Administrator: 'red', Operator: 'blue', Client: 'gray' };
 
-/** GET /auth/login-message: the system-use notification (IEC 62443-3-3 SR 1.12). */
-export interface LoginMessage {
-  enabled: boolean;
-  title: string;
-  text: string;
-}
-
-export interface MfaStatus {
-  totp: boolean;
-  totpPending: boolean;
-  webauthnKeys: number;
-  recoveryCodesLeft: number;
-}
-
 /** GET /me */
 export interface MyProfile {
   user: User;
@@ -217,13 +143,8 @@ export interface MyProfile {
   secondFactorRequired: boolean;
 }
 
-/** POST /me/mfa/totp/enroll */
-export interface TotpEnrollment {
-  secret: string;
-  otpauthUri: string;
-  /** data: PNG URL */
-  qrCode: string;
-}
+/** POST /me/mfa/totp/enroll: secret, otpauth URI, and the QR code as a data: PNG URL. */
+export type TotpEnrollment = Awaited<ReturnType<typeof startTotpEnrollment>>;
 
 /** Confirming a second factor: recovery codes on first enrollment; a stepped-up session when it was part of a sign-in. */
 export interface EnrollmentResult {
@@ -232,105 +153,20 @@ export interface EnrollmentResult {
   stage?: SignInStage;
 }
 
+/**
+ * GET /me/mfa/webauthn/keys (items). The server's KeyView (identity/mfa/webauthn.ts), restated: that
+ * module does not type-check under this project's noUnusedLocals (an unused import), so it stays out.
+ */
 export interface WebauthnKey {
   id: string;
   name: string;
   createdAt: string;
   lastUsedAt: string | null;
-  transports?: string[];
 }
 
-export interface ConsoleSessionRow {
-  id: string;
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-  sourceIp: string | null;
-  userAgent: string;
-  stage: SignInStage;
-  secondFactor: string | null;
-  current: boolean;
-}
-
-export type GroupKind = 'permission' | 'user_management';
+export type GroupKind = Group['kind'];
 export const GROUP_KINDS: readonly { value: GroupKind; label: string; help: string }[] = [
   { value: 'permission', label: 'Permission', help: 'Members receive the asset grants given to the group' },
   { value: 'user_management', label: 'User management', help: 'Delegates the administration of users' },
 ];
 
-export interface Group {
-  id: string;
-  name: string;
-  kind: GroupKind;
-  description: string;
-  memberCount: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface GroupMember {
-  userId: string;
-  username: string;
-  displayName: string;
-  addedAt: string;
-}
-
-export interface SecuritySettings {
-  minPasswordLength: number;
-  enforceCharacterClasses: boolean;
-  blockCommonPasswords: boolean;
-  passwordExpirationDays: number;
-  passwordHistory: number;
-  lockoutAttempts: number;
-  lockoutMinutes: number;
-  disableInactiveDays: number;
-  forcePasswordChange: boolean;
-  otpRequiredGlobal: boolean;
-  otpRequiredRoles: Role[];
-  /** null: the gateway's configured default (15 minutes / 12 hours). */
-  sessionIdleMinutes: number | null;
-  sessionLifetimeHours: number | null;
-}
-
-export interface ApiToken {
-  id: string;
-  name: string;
-  prefix: string;
-  role: Role;
-  owner: { id: string; username: string };
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  lastUsedIp: string | null;
-  revokedAt: string | null;
-  createdAt: string;
-  state: 'active' | 'expired' | 'revoked';
-}
-
-export interface GroupMapping {
-  group: string;
-  role?: Role;
-  groupId?: string;
-}
-
-export interface LdapDomain {
-  id: string;
-  name: string;
-  url: string;
-  bindDn: string;
-  hasBindPassword: boolean;
-  baseDn: string;
-  userFilter: string;
-  usernameAttribute: string;
-  groupMappings: GroupMapping[];
-  tlsCa: string | null;
-  startTls: boolean;
-  enabled: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface ConnectionTest {
-  ok: boolean;
-  message: string;
-  usersFound?: number;
-}

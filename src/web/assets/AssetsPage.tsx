@@ -7,10 +7,10 @@ import { type Asset, type ImportResult, PROTOCOL_LABELS } from '../api/types';
 import { useIsAdmin } from '../auth/AuthProvider';
 import { AssetNameCell, HostCell, PurdueCell, SiteZoneCell } from '../common/assetCells';
 import { ProblemAlert } from '../common/errors';
-import { FilterText, useUrlFilters } from '../common/filters';
+import { FilterBar, FilterText, useUrlFilters } from '../common/filters';
 import { IconCheck, IconPlayerPlay, IconTrash, IconUpload } from '../common/icons';
 import { DataTable, DeleteAction, EditAction, ListFooter, listStatus, RowActions } from '../common/table';
-import { ConfirmModal, CsvButton, NewButton, PageHeader } from '../common/ui';
+import { ConfirmModal, ListPageHeader } from '../common/ui';
 import { useConfirmDelete } from '../common/useConfirmDelete';
 import { AssetFormModal, PROTOCOL_OPTIONS } from './AssetFormModal';
 import { ImportModal } from './ImportModal';
@@ -79,24 +79,19 @@ export function AssetsPage() {
 
   return (
     <>
-      <PageHeader
+      <ListPageHeader
         title="Assets"
         description="Devices the gateway brokers sessions to: PLCs, HMIs, engineering stations, historians."
-        actions={
-          <>
-            <CsvButton href={csvHref('assets', csvFilters)} />
-            {admin && imported && (
-              <Button variant="default" leftSection={<IconUpload size={16} />} onClick={() => setImportOpen(true)} data-testid="import-csv">
-                Import CSV
-              </Button>
-            )}
-            {admin && (
-              <NewButton onClick={() => setForm({ asset: null })} data-testid="new-asset">
-                New asset
-              </NewButton>
-            )}
-          </>
+        csv={csvHref('assets', csvFilters)}
+        extra={
+          admin &&
+          imported && (
+            <Button variant="default" leftSection={<IconUpload size={16} />} onClick={() => setImportOpen(true)} data-testid="import-csv">
+              Import CSV
+            </Button>
+          )
         }
+        create={admin && { label: 'New asset', testId: 'new-asset', onClick: () => setForm({ asset: null }) }}
       />
 
       <Tabs value={imported ? 'imported' : 'active'} onChange={(v) => {
@@ -126,7 +121,7 @@ export function AssetsPage() {
       </Tabs>
 
       <Paper withBorder p="sm" mb="md" radius="md">
-        <Group align="flex-end" gap="sm" wrap="wrap">
+        <FilterBar mb={0} active={filtered} onClear={() => set({ siteId: null, zoneId: null, name: null, host: null, username: null, tag: null, protocol: null, safetyCritical: null })}>
           <Select
             label="Site"
             placeholder="All sites"
@@ -178,17 +173,7 @@ export function AssetsPage() {
             mb={8}
             data-testid="filter-safety-critical"
           />
-          {filtered && (
-            <Button
-              variant="subtle"
-              color="gray"
-              size="sm"
-              onClick={() => set({ siteId: null, zoneId: null, name: null, host: null, username: null, tag: null, protocol: null, safetyCritical: null })}
-            >
-              Clear filters
-            </Button>
-          )}
-        </Group>
+        </FilterBar>
       </Paper>
 
       {notice && (

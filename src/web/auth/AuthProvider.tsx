@@ -1,7 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import { ApiError, onUnauthorized, request, setCsrfToken } from '../api/client';
-import type { Me, MfaMethod, SessionInfo } from '../api/types';
+import type { Me, MfaMethod, SessionView } from '../api/types';
 import { assertWithSecurityKey } from './webauthn';
 
 /**
@@ -17,16 +17,16 @@ export type AuthState =
 
 interface AuthContextValue {
   state: AuthState;
-  login(username: string, password: string): Promise<SessionInfo>;
+  login(username: string, password: string): Promise<SessionView>;
   /** Sign-in step 2 with a code from the authenticator app or a recovery code. */
-  secondFactor(method: 'totp' | 'recovery', code: string): Promise<SessionInfo>;
+  secondFactor(method: 'totp' | 'recovery', code: string): Promise<SessionView>;
   /** Sign-in step 2 with a security key. */
-  securityKey(): Promise<SessionInfo>;
+  securityKey(): Promise<SessionView>;
   /** Takes the new CSRF token of a session the gateway stepped up (enrollment during sign-in). */
   adoptCsrfToken(token: string): void;
   /** Asks the gateway where the session stands (after an enrollment finished the sign-in). */
   refresh(): Promise<void>;
-  changePassword(currentPassword: string, newPassword: string): Promise<SessionInfo>;
+  changePassword(currentPassword: string, newPassword: string): Promise<SessionView>;
   logout(): Promise<void>;
 }
 
@@ -36,10 +36,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const qc = useQueryClient();
   const [state, setState] = useState<AuthState>({ status: 'loading' });
 
-  const accept = useCallback((s: SessionInfo) => {
+  const accept = useCallback((s: SessionView) => {
     setCsrfToken(s.csrfToken);
     if (s.stage === 'mfa' || s.stage === 'enroll') {
-      setState({ status: 'pending', stage: s.stage, me: s.user, mfaMethods: s.mfaMethods ?? [], mustChangePassword: s.mustChangePassword });
+      setState({ status: 'pending', stage: s.stage, me: s.user, mfaMethods: s.mfaMethods, mustChangePassword: s.mustChangePassword });
     } else {
       setState({ status: 'authenticated', me: s.user, mustChangePassword: s.mustChangePassword });
     }
@@ -58,7 +58,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   // Restore an existing session on load (the cookie is HttpOnly; only the gateway can tell).
   useEffect(() => {
     const ctrl = new AbortController();
-    request<SessionInfo>('GET', '/auth/session', { allowUnauthorized: true, signal: ctrl.signal })
+    request<SessionView>('GET', '/auth/session', { allowUnauthorized: true, signal: ctrl.signal })
       .then(accept)
       .catch((err) => {
         if (ctrl.signal.aborted) return;
@@ -80,12 +80,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
    * half-open session: when the gateway no longer knows it, go back to the password with the reason.
    */
   const stepTwo = useCallback(
-    async (call: () => Promise<SessionInfo>) => {
+    async (call: () => Promise<SessionView>) => {
       try {
         return accept(await call());
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) {
-          const still = await request<SessionInfo>('GET', '/auth/session', { allowUnauthorized: true }).catch(() => null);
+          const still = await request<SessionView>('GET', '/auth/session', { allowUnauthorized: true }).catch(() => null);
           if (!still) {
             setCsrfToken(null);
             qc.clear();
@@ -102,15 +102,15 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     () => ({
       state,
       login: async (username, password) =>
-        accept(await request<SessionInfo>('POST', '/auth/login', { json: { username, password }, allowUnauthorized: true })),
-      secondFactor: (method, code) => stepTwo(() => request<SessionInfo>('POST', `/auth/mfa/${method}`, { json: { code }, allowUnauthorized: true })),
-      securityKey: () => stepTwo(() => assertWithSecurityKey<SessionInfo>()),
+        accept(await request<SessionView>('POST', '/auth/login', { json: { username, password }, allowUnauthorized: true })),
+      secondFactor: (method, code) => stepTwo(() => request<SessionView>('POST', `/auth/mfa/${method}`, { json: { code }, allowUnauthorized: true })),
+      securityKey: () => stepTwo(() => assertWithSecurityKey<SessionView>()),
       adoptCsrfToken: (token) => setCsrfToken(token),
       refresh: async () => {
-        accept(await request<SessionInfo>('GET', '/auth/session'));
+        accept(await request<SessionView>('GET', '/auth/session'));
       },
       changePassword: async (currentPassword, newPassword) =>
-        accept(await request<SessionInfo>('POST', '/auth/change-password', { json: { currentPassword, newPassword }, allowUnauthorized: true })),
+        accept(await request<SessionView>('POST', '/auth/change-password', { json: { currentPassword, newPassword }, allowUnauthorized: true })),
       logout: async () => {
         try {
           await request<void>('POST', '/auth/logout', { allowUnauthorized: true });

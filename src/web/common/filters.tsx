@@ -1,6 +1,6 @@
-import { CloseButton, TextInput, type TextInputProps } from '@mantine/core';
+import { Button, CloseButton, Group, TextInput, type TextInputProps } from '@mantine/core';
 import { useDebouncedCallback } from '@mantine/hooks';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { IconSearch } from './icons';
 
@@ -76,5 +76,19 @@ export function FilterText({ value, onChange, ...rest }: FilterTextProps) {
       }
       {...rest}
     />
+  );
+}
+
+/** The row of a list's filters, then "Clear filters" while any is set (`active`). */
+export function FilterBar({ active, onClear, mb = 'md', children }: { active?: boolean; onClear?: () => void; mb?: 'md' | 0; children: ReactNode }) {
+  return (
+    <Group mb={mb} align="flex-end" gap="sm">
+      {children}
+      {active && onClear && (
+        <Button variant="subtle" color="gray" onClick={onClear}>
+          Clear filters
+        </Button>
+      )}
+    </Group>
   );
 }

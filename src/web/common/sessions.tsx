@@ -1,5 +1,5 @@
 import { Badge, Group, Stack, Table, Text, Tooltip } from '@mantine/core';
-import type { ConsoleSessionRow } from '../api/types';
+import type { SessionInfo } from '../api/types';
 import { describeUserAgent, formatDateTime, formatRelative } from './format';
 import { IconLogout } from './icons';
 import { DataTable, RowAction, RowActions } from './table';
@@ -13,11 +13,11 @@ const FACTOR_LABEL: Record<string, string> = {
 };
 
 interface Props {
-  items: ConsoleSessionRow[];
+  items: SessionInfo[];
   loading: boolean;
   error: unknown;
   /** Row action "Sign out" (not offered for the current session). */
-  onEnd?: (s: ConsoleSessionRow) => void;
+  onEnd?: (s: SessionInfo) => void;
   testId: string;
 }
 

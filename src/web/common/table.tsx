@@ -101,6 +101,20 @@ export function ListFooter({ list, noun }: { list: PagedList; noun: string }) {
   );
 }
 
+/** A row's name, with a dimmed line below it (e.g. when it was created). */
+export function NameCell({ name, caption }: { name: string; caption: ReactNode }) {
+  return (
+    <Table.Td>
+      <Text size="sm" fw={500}>
+        {name}
+      </Text>
+      <Text size="xs" c="dimmed">
+        {caption}
+      </Text>
+    </Table.Td>
+  );
+}
+
 /** The cell with a row's icon buttons, right-aligned. */
 export function RowActions({ children }: { children: ReactNode }) {
   return (

@@ -1,14 +1,21 @@
 import { Alert, Button, type ButtonProps, Code, CopyButton, Group, Modal, Paper, Stack, Text, Title, Tooltip } from '@mantine/core';
-import type { ComponentPropsWithoutRef, ReactNode } from 'react';
+import type { ComponentPropsWithoutRef, CSSProperties, ReactNode } from 'react';
 import { downloadText } from './download';
 import { ProblemAlert } from './errors';
 import { IconAlert, IconCheck, IconCopy, IconDownload, IconPlus } from './icons';
 
-export function PageHeader({ title, description, actions }: { title: ReactNode; description?: ReactNode; actions?: ReactNode }) {
+interface HeadingProps {
+  title: ReactNode;
+  description?: ReactNode;
+  actions?: ReactNode;
+}
+
+/** A title with its dimmed description on the left, actions on the right (pages and sections). */
+function Heading({ title, description, actions, order, align, mb, textStyle }: HeadingProps & { order: 2 | 4; align: 'flex-end' | 'flex-start'; mb: 'md' | 0; textStyle: CSSProperties }) {
   return (
-    <Group justify="space-between" align="flex-end" mb="md" wrap="wrap" gap="sm">
-      <div style={{ flex: '1 1 420px', minWidth: 0 }}>
-        <Title order={2} fw={600}>
+    <Group justify="space-between" align={align} mb={mb} wrap="wrap" gap="sm">
+      <div style={textStyle}>
+        <Title order={order} fw={600}>
           {title}
         </Title>
         {description && (
@@ -19,6 +26,41 @@ export function PageHeader({ title, description, actions }: { title: ReactNode; 
       </div>
       {actions && <Group gap="xs">{actions}</Group>}
     </Group>
+  );
+}
+
+const PAGE_TITLE_STYLE: CSSProperties = { flex: '1 1 420px', minWidth: 0 };
+const SECTION_TITLE_STYLE: CSSProperties = { flex: 1, minWidth: 240 };
+
+export function PageHeader(props: HeadingProps) {
+  return <Heading {...props} order={2} align="flex-end" mb="md" textStyle={PAGE_TITLE_STYLE} />;
+}
+
+/**
+ * The header of a list page: the list's CSV export (`csv`, its link), any `extra` actions, and the
+ * "New …" button (`create`; false or absent where the user may not create).
+ */
+export function ListPageHeader({
+  csv,
+  extra,
+  create,
+  ...heading
+}: Omit<HeadingProps, 'actions'> & { csv?: string; extra?: ReactNode; create?: { label: string; testId: string; onClick: () => void; disabled?: boolean } | false }) {
+  return (
+    <PageHeader
+      {...heading}
+      actions={
+        <>
+          {csv !== undefined && <CsvButton href={csv} />}
+          {extra}
+          {create && (
+            <NewButton onClick={create.onClick} disabled={create.disabled} data-testid={create.testId}>
+              {create.label}
+            </NewButton>
+          )}
+        </>
+      }
+    />
   );
 }
 
@@ -136,22 +178,10 @@ export function DownloadTextButton({ filename, text, label = 'Download .txt', te
 }
 
 /** A titled block of a settings or profile page. */
-export function Section({ title, description, actions, children, testId }: { title: ReactNode; description?: ReactNode; actions?: ReactNode; children?: ReactNode; testId?: string }) {
+export function Section({ children, testId, ...heading }: HeadingProps & { children?: ReactNode; testId?: string }) {
   return (
     <Paper withBorder radius="md" p="lg" data-testid={testId}>
-      <Group justify="space-between" align="flex-start" wrap="wrap" gap="sm" mb={children ? 'md' : 0}>
-        <div style={{ flex: 1, minWidth: 240 }}>
-          <Title order={4} fw={600}>
-            {title}
-          </Title>
-          {description && (
-            <Text c="dimmed" size="sm" mt={2}>
-              {description}
-            </Text>
-          )}
-        </div>
-        {actions && <Group gap="xs">{actions}</Group>}
-      </Group>
+      <Heading {...heading} order={4} align="flex-start" mb={children ? 'md' : 0} textStyle={SECTION_TITLE_STYLE} />
       {children}
     </Paper>
   );

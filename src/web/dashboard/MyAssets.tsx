@@ -1,22 +1,11 @@
 import { Badge, Group, Table, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../api/client';
+import type { ReachableAsset } from '../api/types';
 import { useMe } from '../auth/AuthProvider';
 import { AssetNameCell, HostCell, PurdueCell, SiteZoneCell } from '../common/assetCells';
 import { DataTable } from '../common/table';
 import { PageHeader } from '../common/ui';
-
-interface ReachableAsset {
-  id: string;
-  name: string;
-  siteName: string;
-  zoneName: string | null;
-  purdueLevel: number;
-  host: string;
-  protocols: string[];
-  safetyCritical: boolean;
-  via: string[];
-}
 
 /** A Client's start page: the assets granted to them (GET /api/v1/me/assets). */
 export function MyAssets() {

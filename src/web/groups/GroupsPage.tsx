@@ -1,14 +1,14 @@
-import { Anchor, Badge, Button, Group, Select, Table, Text } from '@mantine/core';
+import { Anchor, Badge, Select, Table, Text } from '@mantine/core';
 import { useState } from 'react';
 import { api } from '../api/client';
 import { csvHref, useApiMutation, useList } from '../api/hooks';
 import { GROUP_KINDS, type Group as UserGroup } from '../api/types';
 import { useIsAdmin } from '../auth/AuthProvider';
-import { FilterText, useUrlFilters } from '../common/filters';
+import { FilterBar, FilterText, useUrlFilters } from '../common/filters';
 import { formatDateTime } from '../common/format';
 import { IconUsers } from '../common/icons';
 import { DataTable, DeleteAction, EditAction, ListFooter, listStatus, RowAction, RowActions } from '../common/table';
-import { ConfirmModal, CsvButton, NewButton, PageHeader } from '../common/ui';
+import { ConfirmModal, ListPageHeader } from '../common/ui';
 import { useConfirmDelete } from '../common/useConfirmDelete';
 import { GroupFormModal } from './GroupFormModal';
 import { GroupMembersModal } from './GroupMembersModal';
@@ -26,21 +26,13 @@ export function GroupsPage() {
 
   return (
     <>
-      <PageHeader
+      <ListPageHeader
         title="Groups"
         description="Permission groups receive asset grants for their members; user-management groups delegate the administration of users."
-        actions={
-          <>
-            <CsvButton href={csvHref('groups', f)} />
-            {admin && (
-              <NewButton onClick={() => setForm({ group: null })} data-testid="new-group">
-                New group
-              </NewButton>
-            )}
-          </>
-        }
+        csv={csvHref('groups', f)}
+        create={admin && { label: 'New group', testId: 'new-group', onClick: () => setForm({ group: null }) }}
       />
-      <Group mb="md" align="flex-end" gap="sm">
+      <FilterBar active={active} onClear={() => set({ name: null, kind: null })}>
         <FilterText label="Name" placeholder="Filter by name" value={f.name} onChange={(v) => set({ name: v })} w={260} data-testid="filter-group-name" />
         <Select
           label="Kind"
@@ -52,12 +44,7 @@ export function GroupsPage() {
           w={200}
           data-testid="filter-group-kind"
         />
-        {active && (
-          <Button variant="subtle" color="gray" onClick={() => set({ name: null, kind: null })}>
-            Clear filters
-          </Button>
-        )}
-      </Group>
+      </FilterBar>
 
       <DataTable
         testId="groups-table"

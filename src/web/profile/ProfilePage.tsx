@@ -1,16 +1,16 @@
 import { Alert, Badge, Button, Divider, Group, Modal, SimpleGrid, Skeleton, Stack, Table, Text, TextInput, ThemeIcon } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
+import { type ComponentType, type FormEvent, type ReactNode, useEffect, useState } from 'react';
 import { ApiError, api } from '../api/client';
 import { useApiMutation } from '../api/hooks';
-import { type ConsoleSessionRow, type EnrollmentResult, type MyProfile, ROLE_COLOR, type WebauthnKey } from '../api/types';
+import { type EnrollmentResult, type MyProfile, ROLE_COLOR, type SessionInfo, type WebauthnKey } from '../api/types';
 import { useMe } from '../auth/AuthProvider';
 import { ChangePasswordForm } from '../auth/ChangePasswordForm';
 import { webauthnSupported } from '../auth/webauthn';
 import { fieldErrors, ProblemAlert } from '../common/errors';
 import { FormFooter, FormModal } from '../common/forms';
 import { formatDate, formatDateTime } from '../common/format';
-import { IconAlert, IconDeviceMobile, IconKey, IconPlus, IconRefresh, IconUsbKey } from '../common/icons';
+import { IconAlert, IconDeviceMobile, IconKey, type IconProps, IconPlus, IconRefresh, IconUsbKey } from '../common/icons';
 import { SessionsTable } from '../common/sessions';
 import { DataTable, DeleteAction, EditAction, RowActions } from '../common/table';
 import { ConfirmModal, PageHeader, Section } from '../common/ui';
@@ -25,10 +25,7 @@ const useProfile = () => useQuery({ queryKey: ['me', 'profile'], queryFn: ({ sig
 const useKeys = () =>
   useQuery({
     queryKey: ['me', 'webauthn-keys'],
-    queryFn: async ({ signal }) => {
-      const res = await api.get<{ items: WebauthnKey[] } | WebauthnKey[]>('/me/mfa/webauthn/keys', undefined, signal);
-      return Array.isArray(res) ? res : res.items;
-    },
+    queryFn: async ({ signal }) => (await api.get<{ items: WebauthnKey[] }>('/me/mfa/webauthn/keys', undefined, signal)).items,
   });
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
@@ -99,6 +96,47 @@ export function ProfilePage() {
         <ChangePasswordForm onDone={() => setPwOpen(false)} />
       </Modal>
     </Stack>
+  );
+}
+
+interface FactorRowProps {
+  icon: ComponentType<IconProps>;
+  /** Of the icon and the status badge: teal when in place, orange when running low, gray when not. */
+  color: string;
+  title: string;
+  status: string;
+  statusTestId: string;
+  /** data-count of the status badge, where it counts something. */
+  statusCount?: number;
+  description: string;
+  /** The factor's actions, on the right. */
+  children: ReactNode;
+}
+
+/** One kind of second factor: icon, name and status badge, what it is, and its actions. */
+function FactorRow({ icon: Icon, color, title, status, statusTestId, statusCount, description, children }: FactorRowProps) {
+  return (
+    <Group justify="space-between" wrap="nowrap" align="flex-start">
+      <Group gap="sm" wrap="nowrap" align="flex-start">
+        <ThemeIcon variant="light" size={38} radius="md" color={color}>
+          <Icon size={20} />
+        </ThemeIcon>
+        <div>
+          <Group gap={6}>
+            <Text fw={600} size="sm">
+              {title}
+            </Text>
+            <Badge size="sm" variant="dot" color={color} data-testid={statusTestId} data-count={statusCount}>
+              {status}
+            </Badge>
+          </Group>
+          <Text size="sm" c="dimmed">
+            {description}
+          </Text>
+        </div>
+      </Group>
+      {children}
+    </Group>
   );
 }
 
@@ -173,26 +211,14 @@ function SecondFactors({ profile, username }: { profile: MyProfile | undefined; 
             </Alert>
           )}
 
-          {/* Authenticator app */}
-          <Group justify="space-between" wrap="nowrap" align="flex-start">
-            <Group gap="sm" wrap="nowrap" align="flex-start">
-              <ThemeIcon variant="light" size={38} radius="md" color={mfa.totp ? 'teal' : 'gray'}>
-                <IconDeviceMobile size={20} />
-              </ThemeIcon>
-              <div>
-                <Group gap={6}>
-                  <Text fw={600} size="sm">
-                    Authenticator app
-                  </Text>
-                  <Badge size="sm" variant="dot" color={mfa.totp ? 'teal' : 'gray'} data-testid="profile-totp-status">
-                    {mfa.totp ? 'Enrolled' : 'Not set up'}
-                  </Badge>
-                </Group>
-                <Text size="sm" c="dimmed">
-                  Six-digit codes that change every 30 seconds (TOTP).
-                </Text>
-              </div>
-            </Group>
+          <FactorRow
+            icon={IconDeviceMobile}
+            color={mfa.totp ? 'teal' : 'gray'}
+            title="Authenticator app"
+            status={mfa.totp ? 'Enrolled' : 'Not set up'}
+            statusTestId="profile-totp-status"
+            description="Six-digit codes that change every 30 seconds (TOTP)."
+          >
             <Group gap="xs" wrap="nowrap">
               {mfa.totp ? (
                 <>
@@ -218,31 +244,19 @@ function SecondFactors({ profile, username }: { profile: MyProfile | undefined; 
                 </Button>
               )}
             </Group>
-          </Group>
+          </FactorRow>
 
           <Divider />
 
-          {/* Security keys */}
           <Stack gap="xs">
-            <Group justify="space-between" wrap="nowrap" align="flex-start">
-              <Group gap="sm" wrap="nowrap" align="flex-start">
-                <ThemeIcon variant="light" size={38} radius="md" color={mfa.webauthnKeys > 0 ? 'teal' : 'gray'}>
-                  <IconUsbKey size={20} />
-                </ThemeIcon>
-                <div>
-                  <Group gap={6}>
-                    <Text fw={600} size="sm">
-                      Security keys
-                    </Text>
-                    <Badge size="sm" variant="dot" color={mfa.webauthnKeys > 0 ? 'teal' : 'gray'} data-testid="profile-webauthn-count">
-                      {mfa.webauthnKeys === 0 ? 'None' : `${mfa.webauthnKeys} registered`}
-                    </Badge>
-                  </Group>
-                  <Text size="sm" c="dimmed">
-                    FIDO2 / WebAuthn keys and passkeys. Phishing-resistant: the best choice for remote access.
-                  </Text>
-                </div>
-              </Group>
+            <FactorRow
+              icon={IconUsbKey}
+              color={mfa.webauthnKeys > 0 ? 'teal' : 'gray'}
+              title="Security keys"
+              status={mfa.webauthnKeys === 0 ? 'None' : `${mfa.webauthnKeys} registered`}
+              statusTestId="profile-webauthn-count"
+              description="FIDO2 / WebAuthn keys and passkeys. Phishing-resistant: the best choice for remote access."
+            >
               <Button
                 size="xs"
                 variant="default"
@@ -253,7 +267,7 @@ function SecondFactors({ profile, username }: { profile: MyProfile | undefined; 
               >
                 Add security key
               </Button>
-            </Group>
+            </FactorRow>
             {keysUnavailable ? (
               <Text size="sm" c="dimmed" ml={50}>
                 Security keys are not available on this gateway yet.
@@ -300,26 +314,15 @@ function SecondFactors({ profile, username }: { profile: MyProfile | undefined; 
 
           <Divider />
 
-          {/* Recovery codes */}
-          <Group justify="space-between" wrap="nowrap" align="flex-start">
-            <Group gap="sm" wrap="nowrap" align="flex-start">
-              <ThemeIcon variant="light" size={38} radius="md" color={mfa.recoveryCodesLeft > 3 ? 'teal' : mfa.recoveryCodesLeft > 0 ? 'orange' : 'gray'}>
-                <IconKey size={20} />
-              </ThemeIcon>
-              <div>
-                <Group gap={6}>
-                  <Text fw={600} size="sm">
-                    Recovery codes
-                  </Text>
-                  <Badge size="sm" variant="dot" color={mfa.recoveryCodesLeft > 3 ? 'teal' : mfa.recoveryCodesLeft > 0 ? 'orange' : 'gray'} data-testid="profile-recovery-left" data-count={mfa.recoveryCodesLeft}>
-                    {mfa.recoveryCodesLeft} left
-                  </Badge>
-                </Group>
-                <Text size="sm" c="dimmed">
-                  Single-use codes for when your app or key is lost. New codes replace all old ones.
-                </Text>
-              </div>
-            </Group>
+          <FactorRow
+            icon={IconKey}
+            color={mfa.recoveryCodesLeft > 3 ? 'teal' : mfa.recoveryCodesLeft > 0 ? 'orange' : 'gray'}
+            title="Recovery codes"
+            status={`${mfa.recoveryCodesLeft} left`}
+            statusTestId="profile-recovery-left"
+            statusCount={mfa.recoveryCodesLeft}
+            description="Single-use codes for when your app or key is lost. New codes replace all old ones."
+          >
             <Button
               size="xs"
               variant="default"
@@ -332,7 +335,7 @@ function SecondFactors({ profile, username }: { profile: MyProfile | undefined; 
             >
               Generate new codes
             </Button>
-          </Group>
+          </FactorRow>
         </Stack>
       )}
 
@@ -401,8 +404,8 @@ function RenameKeyModal({ keyToRename, onClose }: { keyToRename: WebauthnKey | n
 }
 
 function MySessions() {
-  const sessions = useQuery({ queryKey: ['me', 'sessions'], queryFn: ({ signal }) => api.get<{ items: ConsoleSessionRow[] }>('/me/sessions', undefined, signal) });
-  const end = useApiMutation((s: ConsoleSessionRow) => api.delete(`/me/sessions/${s.id}`), ['me']);
+  const sessions = useQuery({ queryKey: ['me', 'sessions'], queryFn: ({ signal }) => api.get<{ items: SessionInfo[] }>('/me/sessions', undefined, signal) });
+  const end = useApiMutation((s: SessionInfo) => api.delete(`/me/sessions/${s.id}`), ['me']);
   const del = useConfirmDelete(end);
   const items = sessions.data?.items ?? [];
   return (
@@ -417,4 +420,4 @@ function MySessions() {
   );
 }
 
-const describe = (s: ConsoleSessionRow | null) => (s ? `${s.sourceIp ?? 'an unknown address'}, signed in ${formatDateTime(s.createdAt)}` : '');
+const describe = (s: SessionInfo | null) => (s ? `${s.sourceIp ?? 'an unknown address'}, signed in ${formatDateTime(s.createdAt)}` : '');

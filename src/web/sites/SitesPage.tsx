@@ -1,15 +1,15 @@
-import { Anchor, Badge, Group, Table, Text } from '@mantine/core';
+import { Anchor, Badge, Table, Text } from '@mantine/core';
 import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { api } from '../api/client';
 import { csvHref, useApiMutation, useList } from '../api/hooks';
 import type { Site } from '../api/types';
 import { useIsAdmin } from '../auth/AuthProvider';
-import { FilterText, useUrlFilters } from '../common/filters';
+import { FilterBar, FilterText, useUrlFilters } from '../common/filters';
 import { formatDateTime } from '../common/format';
 import { IconLayers } from '../common/icons';
 import { DataTable, DeleteAction, EditAction, ListFooter, listStatus, RowAction, RowActions } from '../common/table';
-import { ConfirmModal, CsvButton, NewButton, PageHeader } from '../common/ui';
+import { ConfirmModal, ListPageHeader } from '../common/ui';
 import { useConfirmDelete } from '../common/useConfirmDelete';
 import { SiteFormModal } from './SiteFormModal';
 
@@ -40,23 +40,15 @@ export function SitesPage() {
 
   return (
     <>
-      <PageHeader
+      <ListPageHeader
         title="Sites"
         description="Plants and locations. Each site has zones (Purdue level, target security level) and assets."
-        actions={
-          <>
-            <CsvButton href={csvHref('sites', values)} />
-            {admin && (
-              <NewButton onClick={() => setCreating(true)} data-testid="new-site">
-                New site
-              </NewButton>
-            )}
-          </>
-        }
+        csv={csvHref('sites', values)}
+        create={admin && { label: 'New site', testId: 'new-site', onClick: () => setCreating(true) }}
       />
-      <Group mb="md" align="flex-end">
+      <FilterBar>
         <FilterText label="Name" placeholder="Filter by name" value={values.name} onChange={(v) => set({ name: v })} w={280} data-testid="filter-site-name" />
-      </Group>
+      </FilterBar>
 
       <DataTable
         testId="sites-table"

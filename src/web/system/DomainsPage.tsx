@@ -6,8 +6,8 @@ import { useApiMutation } from '../api/hooks';
 import type { LdapDomain } from '../api/types';
 import { formatDateTime } from '../common/format';
 import { IconLock, IconPlug } from '../common/icons';
-import { DataTable, DeleteAction, EditAction, RowAction, RowActions } from '../common/table';
-import { ConfirmModal, NewButton, PageHeader } from '../common/ui';
+import { DataTable, DeleteAction, EditAction, NameCell, RowAction, RowActions } from '../common/table';
+import { ConfirmModal, ListPageHeader } from '../common/ui';
 import { useConfirmDelete } from '../common/useConfirmDelete';
 import { ConnectionTestResult, useConnectionTest } from './ConnectionTest';
 import { DomainFormModal } from './DomainFormModal';
@@ -29,14 +29,10 @@ export function DomainsPage() {
 
   return (
     <>
-      <PageHeader
+      <ListPageHeader
         title="Domains"
         description="LDAP and Active Directory domains. Directory users sign in with their directory password; group mappings give them a role and permission groups."
-        actions={
-          <NewButton onClick={() => setForm({ domain: null })} disabled={unavailable} data-testid="new-domain">
-            New domain
-          </NewButton>
-        }
+        create={{ label: 'New domain', testId: 'new-domain', onClick: () => setForm({ domain: null }), disabled: unavailable }}
       />
       <DataTable
         testId="domains-table"
@@ -62,14 +58,7 @@ export function DomainsPage() {
       >
         {items.map((d) => (
           <Table.Tr key={d.id} data-testid="domain-row" data-domain-name={d.name}>
-            <Table.Td>
-              <Text size="sm" fw={500}>
-                {d.name}
-              </Text>
-              <Text size="xs" c="dimmed">
-                updated {formatDateTime(d.updatedAt)}
-              </Text>
-            </Table.Td>
+            <NameCell name={d.name} caption={`updated ${formatDateTime(d.updatedAt)}`} />
             <Table.Td>
               <Group gap={6} wrap="nowrap">
                 <Text size="sm" className="pc-mono">

@@ -9,8 +9,8 @@ import { fieldErrors, ProblemAlert } from '../common/errors';
 import { FormFooter, FormModal } from '../common/forms';
 import { formatDate, formatDateTime } from '../common/format';
 import { IconAlert, IconBan } from '../common/icons';
-import { DataTable, RowAction, RowActions } from '../common/table';
-import { ConfirmModal, CopyField, NewButton, PageHeader } from '../common/ui';
+import { DataTable, NameCell, RowAction, RowActions } from '../common/table';
+import { ConfirmModal, CopyField, ListPageHeader } from '../common/ui';
 import { useConfirmDelete } from '../common/useConfirmDelete';
 
 const STATE_COLOR: Record<ApiToken['state'], string> = { active: 'green', expired: 'gray', revoked: 'red' };
@@ -27,14 +27,10 @@ export function TokensPage() {
 
   return (
     <>
-      <PageHeader
+      <ListPageHeader
         title="API tokens"
         description="Bearer tokens for automation (ITSM, scripts). A token acts as its creator with at most the chosen role, always expires, and can be revoked at any time."
-        actions={
-          <NewButton onClick={() => setCreating(true)} data-testid="new-token">
-            New token
-          </NewButton>
-        }
+        create={{ label: 'New token', testId: 'new-token', onClick: () => setCreating(true) }}
       />
       <DataTable
         testId="tokens-table"
@@ -55,14 +51,7 @@ export function TokensPage() {
       >
         {items.map((t) => (
           <Table.Tr key={t.id} data-testid="token-row" data-token-name={t.name}>
-            <Table.Td>
-              <Text size="sm" fw={500}>
-                {t.name}
-              </Text>
-              <Text size="xs" c="dimmed">
-                created {formatDateTime(t.createdAt)}
-              </Text>
-            </Table.Td>
+            <NameCell name={t.name} caption={`created ${formatDateTime(t.createdAt)}`} />
             <Table.Td>
               <Text className="pc-mono">{t.prefix}…</Text>
             </Table.Td>

@@ -50,3 +50,5 @@ export function useSettingsForm<T extends object>(path: string, key: string) {
     },
   };
 }
+
+export type SettingsFormState<T extends object> = ReturnType<typeof useSettingsForm<T>>;

@@ -2,7 +2,7 @@ import { Anchor, Button, Group, Input, SegmentedControl, Select, SimpleGrid, Sta
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, errorMessage } from '../api/client';
 import { useApiMutation, useVendors } from '../api/hooks';
-import { type Affiliation, ROLES, type Role, type User, type UserCreated, type UserInput, type Vendor } from '../api/types';
+import { type Affiliation, ROLES, type Role, type User, type CreatedUser, type UserInput, type Vendor } from '../api/types';
 import { fieldErrors, ProblemAlert } from '../common/errors';
 import { FormFooter, FormModal } from '../common/forms';
 import { toDateInput } from '../common/format';
@@ -20,7 +20,7 @@ interface Props {
   opened: boolean;
   user: User | null;
   onClose: () => void;
-  onCreated?: (result: UserCreated) => void;
+  onCreated?: (result: CreatedUser) => void;
 }
 
 export function UserFormModal({ opened, user, onClose, onCreated }: Props) {
@@ -36,8 +36,8 @@ export function UserFormModal({ opened, user, onClose, onCreated }: Props) {
   const vendors = useVendors(opened);
 
   const save = useApiMutation(
-    (body: UserInput): Promise<UserCreated> =>
-      user ? api.patch<User>(`/users/${user.id}`, body).then((u) => ({ user: u })) : api.post<UserCreated>('/users', body),
+    (body: UserInput): Promise<CreatedUser> =>
+      user ? api.patch<User>(`/users/${user.id}`, body).then((u) => ({ user: u })) : api.post<CreatedUser>('/users', body),
     ['users'],
   );
 

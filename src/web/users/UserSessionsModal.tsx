@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api } from '../api/client';
 import { useApiMutation } from '../api/hooks';
-import type { ConsoleSessionRow, User } from '../api/types';
+import type { SessionInfo, User } from '../api/types';
 import { ProblemAlert } from '../common/errors';
 import { IconAlert, IconLogout } from '../common/icons';
 import { SessionsTable } from '../common/sessions';
@@ -12,7 +12,7 @@ import { SessionsTable } from '../common/sessions';
 export function UserSessionsModal({ user, onClose }: { user: User | null; onClose: () => void }) {
   const sessions = useQuery({
     queryKey: ['users', 'sessions', user?.id],
-    queryFn: ({ signal }) => api.get<{ items: ConsoleSessionRow[] }>(`/users/${user?.id}/sessions`, undefined, signal),
+    queryFn: ({ signal }) => api.get<{ items: SessionInfo[] }>(`/users/${user?.id}/sessions`, undefined, signal),
     enabled: !!user,
     staleTime: 0,
   });

@@ -1,15 +1,15 @@
-import { ActionIcon, Alert, Badge, Button, Group, Menu, Select, Stack, Table, Text, Tooltip } from '@mantine/core';
+import { ActionIcon, Alert, Badge, Group, Menu, Select, Stack, Table, Text, Tooltip } from '@mantine/core';
 import { type ReactNode, useState } from 'react';
 import { api } from '../api/client';
 import { csvHref, useApiMutation, useList } from '../api/hooks';
 import { ROLE_COLOR, ROLES, USER_STATUSES, type User, type UserStatus } from '../api/types';
 import { useIsAdmin, useMe } from '../auth/AuthProvider';
 import { ProblemAlert } from '../common/errors';
-import { FilterText, useUrlFilters } from '../common/filters';
+import { FilterBar, FilterText, useUrlFilters } from '../common/filters';
 import { formatDate, formatDateTime, isPast } from '../common/format';
 import { IconBan, IconCheck, IconClock, IconDots, IconEdit, IconKey, IconLockOpen, IconShield, IconTrash } from '../common/icons';
 import { DataTable, ListFooter, listStatus } from '../common/table';
-import { ConfirmModal, CsvButton, NewButton, OneTimePasswordModal, PageHeader } from '../common/ui';
+import { ConfirmModal, ListPageHeader, OneTimePasswordModal } from '../common/ui';
 import { UserFormModal } from './UserFormModal';
 import { UserSessionsModal } from './UserSessionsModal';
 
@@ -73,7 +73,7 @@ export function UsersPage() {
 
   const setStatus = useApiMutation((v: { user: User; status: 'active' | 'disabled' }) => api.patch<User>(`/users/${v.user.id}`, { status: v.status }), ['users']);
   const remove = useApiMutation((u: User) => api.delete(`/users/${u.id}`), ['users']);
-  const reset = useApiMutation((u: User) => api.post<{ oneTimePassword: string }>(`/users/${u.id}/reset-password`), ['users']);
+  const reset = useApiMutation((u: User) => api.post<{ oneTimePassword?: string }>(`/users/${u.id}/reset-password`), ['users']);
   const forceChange = useApiMutation((u: User) => api.patch<User>(`/users/${u.id}`, { mustChangePassword: true }), ['users']);
   const resetMfa = useApiMutation((u: User) => api.post<void>(`/users/${u.id}/mfa/reset`), ['users']);
   const [sessionsOf, setSessionsOf] = useState<User | null>(null);
@@ -115,21 +115,13 @@ export function UsersPage() {
 
   return (
     <>
-      <PageHeader
+      <ListPageHeader
         title="Users"
         description="Who may sign in to the gateway. Employees and vendor staff; local or directory (LDAP) accounts."
-        actions={
-          <>
-            <CsvButton href={csvHref('users', f)} />
-            {admin && (
-              <NewButton onClick={() => setForm({ user: null })} data-testid="new-user">
-                New user
-              </NewButton>
-            )}
-          </>
-        }
+        csv={csvHref('users', f)}
+        create={admin && { label: 'New user', testId: 'new-user', onClick: () => setForm({ user: null }) }}
       />
-      <Group mb="md" align="flex-end" gap="sm">
+      <FilterBar active={filtered} onClear={() => set({ username: null, role: null, status: null, affiliation: null })}>
         <FilterText label="Username" placeholder="Filter by username" value={f.username} onChange={(v) => set({ username: v })} w={220} data-testid="filter-username" />
         <Select label="Role" placeholder="Any role" clearable data={[...ROLES]} value={f.role || null} onChange={(v) => set({ role: v })} w={170} data-testid="filter-role" />
         <Select
@@ -155,12 +147,7 @@ export function UsersPage() {
           w={150}
           data-testid="filter-affiliation"
         />
-        {filtered && (
-          <Button variant="subtle" color="gray" onClick={() => set({ username: null, role: null, status: null, affiliation: null })}>
-            Clear filters
-          </Button>
-        )}
-      </Group>
+      </FilterBar>
 
       {setStatus.error ? <ProblemAlert error={setStatus.error} title="Status not changed" onClose={() => setStatus.reset()} /> : null}
       {notice && (

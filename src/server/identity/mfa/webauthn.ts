@@ -10,7 +10,7 @@ import {
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import { z } from 'zod';
-import { type Actor, audit } from '../../audit/log.js';
+import { audit } from '../../audit/log.js';
 import type { Ctx } from '../../context.js';
 import type { Db, Executor } from '../../db/index.js';
 import type { UsersTable } from '../../db/schema.js';
