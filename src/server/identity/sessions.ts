@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/index.js';
 import type { UsersTable } from '../db/schema.js';
+import { type Actor, audit } from '../audit/log.js';
+import { DomainError } from '../errors.js';
 import { nowIso } from '../util.js';
 import { cachedSecuritySettings } from './settings.js';
 
@@ -130,4 +132,25 @@ export async function setSessionChallenge(db: Db, sessionId: string, challenge: 
 export async function sessionChallenge(db: Db, sessionId: string): Promise<string | null> {
   const r = await db.selectFrom('console_sessions').select('challenge').where('id', '=', sessionId).executeTakeFirst();
   return r?.challenge ?? null;
+}
+
+/** A user signs out one of their own sessions (audited). */
+export async function revokeOwnSession(db: Db, actor: Actor, userId: string, sessionId: string): Promise<void> {
+  const r = await db.deleteFrom('console_sessions').where('id', '=', sessionId).where('user_id', '=', userId).executeTakeFirst();
+  if (Number(r.numDeletedRows ?? 0) === 0) throw new DomainError('not_found', 'no such session of yours');
+  await audit(db, actor, { action: 'session.revoke', target: { type: 'user', id: userId, name: actor.name }, details: { session: sessionId.slice(0, 12) } });
+}
+
+/** An administrator (or a delegated manager) ends every console session of a user (audited). */
+export async function revokeAllSessions(db: Db, actor: Actor, user: { id: string; username: string }): Promise<number> {
+  const r = await db.deleteFrom('console_sessions').where('user_id', '=', user.id).executeTakeFirst();
+  const n = Number(r.numDeletedRows ?? 0);
+  await audit(db, actor, { action: 'session.revoke_all', target: { type: 'user', id: user.id, name: user.username }, details: { sessions: n } });
+  return n;
+}
+
+/** Signs a session out (audited). */
+export async function signOut(db: Db, actor: Actor, sessionId: string): Promise<void> {
+  await deleteConsoleSession(db, sessionId);
+  await audit(db, actor, { action: 'auth.logout', target: { type: 'user', id: actor.id, name: actor.name } });
 }

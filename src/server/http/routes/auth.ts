@@ -1,11 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { audit } from '../../audit/log.js';
 import type { UsersTable } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import { changeOwnPassword, changePasswordSchema, codeSchema, type DirectoryLogin, login, loginSchema, secondFactor } from '../../identity/auth.js';
 import { forgetInitialPassword } from '../../identity/bootstrap.js';
 import { mfaStatus } from '../../identity/mfa/service.js';
-import { createConsoleSession, deleteConsoleSession, type SessionStage, sessionPolicy } from '../../identity/sessions.js';
+import { createConsoleSession, deleteConsoleSession, type SessionStage, sessionPolicy, signOut } from '../../identity/sessions.js';
 import { getLoginMessage } from '../../identity/settings.js';
 import { cookieName, cookieOptions } from '../auth.js';
 import type { RouteDeps, Router } from '../route.js';
@@ -69,8 +68,7 @@ export function authRoutes(r: Router, deps: RouteDeps, directory?: DirectoryLogi
 
   r.route({ method: 'POST', url: '/api/v1/auth/logout', tag: 'auth', summary: 'Sign out', access: 'authenticated', allowDuringPasswordChange: true, stages: ['mfa', 'enroll'],
     handler: async ({ req, ctx }, reply) => {
-      await deleteConsoleSession(db, req.auth!.session.id);
-      await audit(db, ctx.actor, { action: 'auth.logout', target: { type: 'user', id: ctx.actor.id, name: ctx.actor.name } });
+      await signOut(db, ctx.actor, req.auth!.session.id);
       reply.clearCookie(cookieName(config), cookieOptions(config));
     } });
 

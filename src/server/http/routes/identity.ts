@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { reachableAssets } from '../../access/reports.js';
 import { addManager, addMember, createGroup, listManagers, managedUsers, removeManager, deleteGroup, getGroup, groupCreateSchema, groupFilterSchema, groupUpdateSchema, listGroups, listMembers, memberAddSchema, removeMember, updateGroup } from '../../identity/groups.js';
-import { audit } from '../../audit/log.js';
 import { DomainError } from '../../errors.js';
 import { resetMfa } from '../../identity/mfa/service.js';
-import { listConsoleSessions } from '../../identity/sessions.js';
-import { createUser, deleteUser, endConsoleSessions, getUser, listUsers, resetPassword, updateUser, userCreateSchema, userCsvRow, userFilterSchema, userUpdateSchema } from '../../identity/users.js';
+import { listConsoleSessions, revokeAllSessions } from '../../identity/sessions.js';
+import { createUser, deleteUser, getUser, listUsers, resetPassword, updateUser, userCreateSchema, userCsvRow, userFilterSchema, userUpdateSchema } from '../../identity/users.js';
 import { createVendor, deleteVendor, getVendor, listVendors, updateVendor, vendorCreateSchema, vendorCsvRow, vendorFilterSchema, vendorUpdateSchema } from '../../identity/vendors.js';
 import { pageQuery } from '../../validation.js';
 import { sendCsv } from '../csv.js';
@@ -53,12 +52,7 @@ export function identityRoutes(r: Router) {
       return { items: await listConsoleSessions(ctx.db, params.id) };
     } });
   r.route({ method: 'DELETE', url: '/api/v1/users/:id/sessions', tag: 'users', summary: "End all of a user's console sessions", access: USER_ADMIN, delegatedTarget: target, params: idParams,
-    handler: async ({ ctx, params }) => {
-      const u = await getUser(ctx.db, params.id);
-      const n = await endConsoleSessions(ctx.db, u.id);
-      await audit(ctx.db, ctx.actor, { action: 'session.revoke_all', target: { type: 'user', id: u.id, name: u.username }, details: { sessions: n } });
-      return { ended: n };
-    } });
+    handler: async ({ ctx, params }) => ({ ended: await revokeAllSessions(ctx.db, ctx.actor, await getUser(ctx.db, params.id)) }) });
   r.route({ method: 'GET', url: '/api/v1/users/:id/reachable-assets', tag: 'reports', summary: 'Report: which assets can this user reach, and through which grants', access: STAFF, params: idParams, query: format,
     handler: async ({ ctx, params, query }, reply) => {
       const rep = await reachableAssets(ctx.db, params.id);

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { audit } from '../../audit/log.js';
 import { DomainError } from '../../errors.js';
 import { completeSignIn, codeSchema, secondFactorRequired } from '../../identity/auth.js';
 import { confirmTotpEnrollment, hasSecondFactor, mfaStatus, regenerateRecoveryCodes, removeTotp, startTotpEnrollment } from '../../identity/mfa/service.js';
-import { listConsoleSessions } from '../../identity/sessions.js';
+import { listConsoleSessions, revokeOwnSession } from '../../identity/sessions.js';
 import { getSecuritySettings } from '../../identity/settings.js';
 import { getUser } from '../../identity/users.js';
 import type { RouteDeps, Router } from '../route.js';
@@ -65,9 +64,5 @@ export function meRoutes(r: Router, deps: RouteDeps) {
     handler: async ({ req }) => ({ items: await listConsoleSessions(db, req.auth!.session.user.id, req.auth!.session.id) }) });
 
   r.route({ method: 'DELETE', url: '/api/v1/me/sessions/:id', tag: 'me', summary: 'Sign out one of my sessions', access: 'authenticated', allowDuringPasswordChange: true, params: sessionParams,
-    handler: async ({ req, ctx, params }) => {
-      const r0 = await db.deleteFrom('console_sessions').where('id', '=', params.id).where('user_id', '=', req.auth!.session.user.id).executeTakeFirst();
-      if (Number(r0.numDeletedRows ?? 0) === 0) throw new DomainError('not_found', 'no such session of yours');
-      await audit(db, ctx.actor, { action: 'session.revoke', target: { type: 'user', id: ctx.actor.id, name: ctx.actor.name }, details: { session: params.id.slice(0, 12) } });
-    } });
+    handler: ({ req, ctx, params }) => revokeOwnSession(db, ctx.actor, req.auth!.session.user.id, params.id) });
 }

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
-import type { UsersTable } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import { completeSignIn } from '../../identity/auth.js';
 import {
