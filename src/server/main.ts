@@ -1,4 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { Broker } from './broker/broker.js';
+import type { Clock } from './broker/clock.js';
+import type { SessionLimits } from './broker/live.js';
 import type { Config } from './config.js';
 import { loadMasterKey, type SecretBox } from './crypto/secretbox.js';
 import { type Database, openDatabase } from './db/index.js';
@@ -15,6 +18,7 @@ import { packageVersion } from './version.js';
 
 export interface Gateway {
   url: string;
+  broker: Broker;
   app: FastifyInstance;
   rules: App['rules'];
   database: Database;
@@ -26,7 +30,7 @@ export interface Gateway {
 }
 
 /** Opens storage, migrates, bootstraps the first admin, and serves the API and console. */
-export async function startGateway(config: Config, opts: { logger?: Logger } = {}): Promise<Gateway> {
+export async function startGateway(config: Config, opts: { logger?: Logger; clock?: Clock; limits?: Partial<SessionLimits> } = {}): Promise<Gateway> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const database = openDatabase(config);
   try {
@@ -37,7 +41,10 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     const tls = config.tls.enabled ? await ensureTls(config) : undefined;
     const version = packageVersion();
     const secrets = loadMasterKey(config.dataDir);
-    const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version, secrets });
+    const broker = new Broker({ db: database.db, secrets, dataDir: config.dataDir, logger, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.limits ? { limits: opts.limits } : {}) });
+    const interrupted = await broker.recoverInterrupted();
+    if (interrupted) logger.warn({ sessions: interrupted }, 'sessions interrupted by the last stop were closed');
+    const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version, secrets, broker });
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -58,9 +65,10 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     await expireAccounts(database.db);
 
     return {
-      url, app, rules, database, bootstrap, tls, logger, secrets,
+      url, app, rules, database, bootstrap, tls, logger, secrets, broker,
       async close() {
         clearInterval(housekeeping);
+        await broker.shutdown();
         await app.close();
         await database.close();
       },

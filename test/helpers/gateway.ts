@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import type { Clock } from '../../src/server/broker/clock.js';
+import type { SessionLimits } from '../../src/server/broker/live.js';
 import { loadConfig } from '../../src/server/config.js';
 import { startGateway as start, type Gateway } from '../../src/server/main.js';
 import { createLogger } from '../../src/server/logger.js';
@@ -83,7 +85,7 @@ export const ADMIN_PASSWORD = 'Adm1n-Gateway-Passw0rd';
  * Starts a real gateway on 127.0.0.1 with a fresh data dir (port chosen by the OS, HTTPS with
  * its self-signed certificate). dialect 'postgres' gives it a fresh database on the test cluster.
  */
-export async function startGateway(opts: { adminPassword?: string; dialect?: TestDialect; tls?: boolean; loginRateLimit?: number; logLevel?: string; logTo?: Writable } = {}): Promise<TestGateway> {
+export async function startGateway(opts: { adminPassword?: string; dialect?: TestDialect; tls?: boolean; loginRateLimit?: number; logLevel?: string; logTo?: Writable; clock?: Clock; limits?: Partial<SessionLimits> } = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-test-'));
   const pgdb = opts.dialect === 'postgres' ? await createPgDatabase() : undefined;
   const base = loadConfig({ PORTCULLIS_DATA_DIR: dataDir });
@@ -97,7 +99,7 @@ export async function startGateway(opts: { adminPassword?: string; dialect?: Tes
     // The suites sign in often from 127.0.0.1; the rate-limit test sets its own low limit.
     loginRateLimit: opts.loginRateLimit ?? 10_000,
   };
-  const gw = await start(config, { logger: createLogger(config.logLevel, opts.logTo) });
+  const gw = await start(config, { logger: createLogger(config.logLevel, opts.logTo), ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.limits ? { limits: opts.limits } : {}) });
   const password = opts.adminPassword ?? gw.bootstrap.oneTimePassword;
   if (!password) throw new Error('no admin password: bootstrap did not produce one');
   return {

@@ -261,6 +261,44 @@ export interface AssetAccountsTable {
   updated_at: string;
 }
 
+export interface RemoteSessionsTable {
+  id: string;
+  user_id: string;
+  username: string;
+  asset_id: string;
+  asset_name: string;
+  site_id: string;
+  site_name: string;
+  account_id: string | null;
+  protocol: 'ssh' | 'telnet';
+  port: number;
+  via: 'browser' | 'ssh';
+  command: string | null;
+  source_ip: string | null;
+  state: 'pending' | 'active' | 'ended' | 'terminated' | 'failed' | 'interrupted';
+  /** Machine-readable: closed, idle_timeout, max_duration, terminated, auth_failed, ... */
+  end_reason: string | null;
+  end_message: string | null;
+  terminated_by: string | null;
+  /** The gateway process that owns the live session. */
+  node: string;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  bytes_in: number;
+  bytes_out: number;
+  recording_path: string | null;
+  recording_sha256: string | null;
+}
+
+export interface AssetHostKeysTable {
+  asset_id: string;
+  port: number;
+  fingerprint: string;
+  pinned_at: string;
+  pinned_by: string;
+}
+
 export interface DB {
   sites: SitesTable;
   zones: ZonesTable;
@@ -283,4 +321,6 @@ export interface DB {
   ldap_domains: LdapDomainsTable;
   group_managers: GroupManagersTable;
   asset_accounts: AssetAccountsTable;
+  remote_sessions: RemoteSessionsTable;
+  asset_host_keys: AssetHostKeysTable;
 }

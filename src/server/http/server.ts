@@ -14,6 +14,7 @@ import { DomainError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { TlsMaterial } from '../tls.js';
 import type { SecretBox } from '../crypto/secretbox.js';
+import type { Broker } from '../broker/broker.js';
 import { cookieName, enforce, loadSession } from './auth.js';
 import { errorHandler, problemFromDomain, sendProblem } from './problem.js';
 import { createRouter, type RouteRule } from './route.js';
@@ -38,6 +39,7 @@ export interface AppDeps {
   metrics: Metrics;
   tls?: TlsMaterial | undefined;
   secrets: SecretBox;
+  broker: Broker;
   version: string;
 }
 

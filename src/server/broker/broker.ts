@@ -1,0 +1,250 @@
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { type Actor, audit } from '../audit/log.js';
+import type { SecretBox } from '../crypto/secretbox.js';
+import type { Db } from '../db/index.js';
+import type { RemoteSessionsTable } from '../db/schema.js';
+import { inTx } from '../db/tx.js';
+import { DomainError, notFound } from '../errors.js';
+import { getAsset } from '../inventory/assets.js';
+import { decide } from '../policy/decide.js';
+import { sshProtocol } from '../protocols/ssh/client.js';
+import { telnetProtocol } from '../protocols/telnet/client.js';
+import { ConnectError, type TerminalProtocol } from '../protocols/types.js';
+import { loadSigningKey, openRecording, recoverRecording, sealInterruptedRecording, type SigningKey } from '../recording/index.js';
+import { newId, nowIso } from '../util.js';
+import { revealAccount } from '../vault/accounts.js';
+import { type Clock, realClock } from './clock.js';
+import { type EndRequest, LiveSessionImpl, type SessionLimits } from './live.js';
+import { Screen } from './screen.js';
+import type { LiveSession, OpenRequest } from './types.js';
+
+export interface BrokerOptions {
+  db: Db;
+  secrets: SecretBox;
+  dataDir: string;
+  logger: Logger;
+  clock?: Clock;
+  limits?: Partial<SessionLimits>;
+  protocols?: Partial<Record<'ssh' | 'telnet', TerminalProtocol>>;
+}
+
+export const DEFAULT_LIMITS: SessionLimits = { idleTimeoutMs: 15 * 60_000, maxDurationMs: 4 * 3_600_000, warnBeforeMs: 60_000 };
+
+/** A failed open: the session row exists (state failed) and the message is for the user. */
+export class SessionOpenError extends DomainError {
+  constructor(
+    readonly sessionId: string | undefined,
+    message: string,
+    readonly failure: string,
+  ) {
+    super(failure === 'denied' ? 'forbidden' : 'unprocessable', message);
+  }
+}
+
+/**
+ * The broker: every brokered session is opened, watched and ended here. It asks policy.decide,
+ * reveals the vaulted credential for this one connection, connects through the protocol adapter
+ * (pinning SSH host keys on first use), records, and owns the live session until it ends.
+ */
+export class Broker {
+  private readonly live = new Map<string, LiveSessionImpl>();
+  /** Live session id -> site id (the site's concurrent-connection limit). */
+  private readonly siteOf = new Map<string, string>();
+  private readonly clock: Clock;
+  private readonly limits: SessionLimits;
+  private readonly protocols: Record<'ssh' | 'telnet', TerminalProtocol>;
+  private readonly recordings: string;
+  private readonly node = `${hostname()}:${process.pid}`;
+  private signer: SigningKey | undefined;
+
+  constructor(private readonly o: BrokerOptions) {
+    this.clock = o.clock ?? realClock;
+    this.limits = { ...DEFAULT_LIMITS, ...o.limits };
+    this.protocols = { ssh: sshProtocol, telnet: telnetProtocol, ...o.protocols };
+    this.recordings = resolve(o.dataDir, 'recordings');
+  }
+
+  private signing(): SigningKey {
+    this.signer ??= loadSigningKey(this.o.dataDir);
+    return this.signer;
+  }
+
+  get(id: string): LiveSession | undefined {
+    return this.live.get(id);
+  }
+
+  list(): LiveSession[] {
+    return [...this.live.values()];
+  }
+
+  /** Opens a brokered session; resolves once the asset accepted the vaulted credential. */
+  async open(req: OpenRequest): Promise<LiveSession> {
+    const { db } = this.o;
+    const user = await db.selectFrom('users').selectAll().where('id', '=', req.userId).executeTakeFirst();
+    if (!user) throw notFound('user', req.userId);
+    const actor: Actor = { id: user.id, name: user.username, ip: req.sourceIp };
+    const asset = await getAsset(db, req.assetId);
+    const site = await db.selectFrom('sites').selectAll().where('id', '=', asset.siteId).executeTakeFirstOrThrow();
+    const method = asset.accessMethods.find((m) => m.protocol === req.protocol && m.port === req.port) ?? { protocol: req.protocol, port: req.port, options: {} };
+    const onSite = [...this.siteOf.values()].filter((siteId) => siteId === site.id).length;
+    const decision = await decide(db, { user, asset, method, at: new Date(this.clock.now()), activeSessionsOnSite: onSite, siteMaxConnections: site.max_connections, siteTimezone: site.timezone });
+    if (decision.outcome !== 'allow') {
+      await audit(db, actor, { action: 'session.open', target: { type: 'asset', id: asset.id, name: asset.name }, result: 'failure', details: { protocol: req.protocol, port: req.port, reasons: decision.reasons } });
+      throw new SessionOpenError(undefined, `access denied: ${decision.reasons.join('; ')}`, 'denied');
+    }
+    const accounts = await db.selectFrom('asset_accounts').select(['id', 'name']).where('asset_id', '=', asset.id).orderBy('name').execute();
+    const account = req.accountId ? accounts.find((a) => a.id === req.accountId) : accounts.length === 1 ? accounts[0] : accounts.find((a) => a.name === 'default');
+    if (!account) {
+      throw new SessionOpenError(undefined, accounts.length ? `choose one of the asset's accounts (${accounts.map((a) => a.name).join(', ')})` : `no account for ${asset.name} is in the vault: an administrator must add one`, 'no_account');
+    }
+
+    const id = newId();
+    const row: RemoteSessionsTable = {
+      id, user_id: user.id, username: user.username, asset_id: asset.id, asset_name: asset.name, site_id: site.id, site_name: site.name,
+      account_id: account.id, protocol: req.protocol, port: req.port, via: req.via, command: req.command ?? null, source_ip: req.sourceIp,
+      state: 'pending', end_reason: null, end_message: null, terminated_by: null, node: this.node, created_at: nowIso(), started_at: null, ended_at: null,
+      bytes_in: 0, bytes_out: 0, recording_path: null, recording_sha256: null,
+    };
+    await inTx(db, async (tx) => {
+      await tx.insertInto('remote_sessions').values(row).execute();
+      await audit(tx, actor, { action: 'session.open', target: { type: 'asset', id: asset.id, name: asset.name }, details: { session: id, protocol: req.protocol, port: req.port, account: account.name, via: req.via, ...(req.command ? { command: req.command } : {}) } });
+    });
+
+    const pin = await db.selectFrom('asset_host_keys').select('fingerprint').where('asset_id', '=', asset.id).where('port', '=', req.port).executeTakeFirst();
+    let conn;
+    try {
+      const credential = await revealAccount({ db, actor, secrets: this.o.secrets }, asset.id, account.id);
+      conn = await this.protocols[req.protocol].connect({ host: asset.host, port: req.port, options: method.options }, credential, {
+        size: req.size,
+        ...(req.term ? { term: req.term } : {}),
+        ...(req.command ? { command: req.command } : {}),
+        ...(pin ? { pinnedHostKey: pin.fingerprint } : {}),
+      });
+    } catch (err) {
+      const failure = err instanceof ConnectError ? err.failure : 'error';
+      const message = err instanceof ConnectError ? describeFailure(err, asset.name) : 'the gateway could not open the session';
+      if (!(err instanceof ConnectError)) this.o.logger.error({ err, session: id }, 'session open failed');
+      await this.finish(id, actor, { state: 'failed', reason: failure, message }, null);
+      throw new SessionOpenError(id, message, failure);
+    }
+
+    if (req.protocol === 'ssh' && !pin && conn.info.hostKeyFingerprint) {
+      await inTx(db, async (tx) => {
+        await tx.insertInto('asset_host_keys').values({ asset_id: asset.id, port: req.port, fingerprint: conn.info.hostKeyFingerprint!, pinned_at: nowIso(), pinned_by: 'first use' }).execute();
+        await audit(tx, actor, { action: 'asset.host_key_pin', target: { type: 'asset', id: asset.id, name: asset.name }, details: { port: req.port, fingerprint: conn.info.hostKeyFingerprint, session: id } });
+      });
+    }
+
+    mkdirSync(this.recordings, { recursive: true, mode: 0o700 });
+    const recorder = await openRecording({ dir: this.recordings, id, width: req.size.cols, height: req.size.rows, title: `${user.username} -> ${asset.name} (${req.protocol})`, signer: this.signing(), clock: () => this.clock.now() });
+    const session = new LiveSessionImpl(
+      { id, userId: user.id, username: user.username, assetId: asset.id, assetName: asset.name, protocol: req.protocol },
+      conn,
+      recorder,
+      new Screen(req.size.cols, req.size.rows),
+      this.clock,
+      this.limits,
+      async (s, end) => {
+        this.live.delete(id);
+        this.siteOf.delete(id);
+        let rec: { path: string; sha256: string } | null = null;
+        try {
+          if (end.terminatedBy) recorder.marker(`terminated by ${end.terminatedBy}: ${end.message}`);
+          rec = await recorder.close();
+        } catch (err) {
+          this.o.logger.error({ err, session: id }, 'recording could not be sealed');
+        }
+        await this.finish(id, actor, end, rec, s.bytesIn, s.bytesOut);
+      },
+    );
+    this.live.set(id, session);
+    this.siteOf.set(id, site.id);
+    await db.updateTable('remote_sessions').set({ state: 'active', started_at: session.startedAt, recording_path: `recordings/${id}.cast` }).where('id', '=', id).execute();
+    return session;
+  }
+
+  private async finish(id: string, actor: Actor, end: EndRequest, rec: { sha256: string } | null, bytesIn = 0, bytesOut = 0): Promise<void> {
+    const { db } = this.o;
+    await inTx(db, async (tx) => {
+      await tx
+        .updateTable('remote_sessions')
+        .set({ state: end.state, end_reason: end.reason, end_message: end.message, terminated_by: end.terminatedBy ?? null, ended_at: nowIso(), bytes_in: bytesIn, bytes_out: bytesOut, ...(rec ? { recording_sha256: rec.sha256 } : {}) })
+        .where('id', '=', id)
+        .execute();
+      const action = end.state === 'terminated' ? 'session.terminate' : end.state === 'failed' ? 'session.fail' : 'session.end';
+      await audit(tx, end.state === 'terminated' ? { id: null, name: end.terminatedBy ?? 'system', ip: null } : actor, {
+        action,
+        target: { type: 'session', id, name: id.slice(0, 8) },
+        result: end.state === 'failed' ? 'failure' : 'success',
+        details: { reason: end.reason, message: end.message, bytesIn, bytesOut, ...(rec ? { recordingSha256: rec.sha256 } : {}) },
+      });
+    });
+  }
+
+  /** The red button: ends a live session now, with who and why. */
+  async terminate(id: string, by: Actor, reason: string): Promise<void> {
+    const s = this.live.get(id);
+    if (!s) {
+      const row = await this.o.db.selectFrom('remote_sessions').select(['state']).where('id', '=', id).executeTakeFirst();
+      if (!row) throw notFound('session', id);
+      throw new DomainError('conflict', `the session is not live (${row.state})`);
+    }
+    await s.end({ state: 'terminated', reason: 'terminated', message: `terminated by ${by.name}: ${reason}`, terminatedBy: by.name });
+  }
+
+  /** Ends every live session of a user (account locked, disabled, deleted). */
+  async terminateUser(userId: string, by: Actor, reason: string): Promise<number> {
+    const mine = [...this.live.values()].filter((s) => s.view().userId === userId);
+    await Promise.all(mine.map((s) => s.end({ state: 'terminated', reason: 'terminated', message: `terminated by ${by.name}: ${reason}`, terminatedBy: by.name })));
+    return mine.length;
+  }
+
+  /**
+   * At start: sessions this node left pending/active (a crash) become 'interrupted'; their
+   * recordings are sealed as interrupted so what was written stays verifiable.
+   */
+  async recoverInterrupted(): Promise<number> {
+    const { db } = this.o;
+    const rows = await db.selectFrom('remote_sessions').select(['id', 'recording_path']).where('state', 'in', ['pending', 'active']).where('node', 'like', `${hostname()}:%`).execute();
+    for (const r of rows) {
+      let sha: string | null = null;
+      if (r.recording_path) {
+        const path = resolve(this.o.dataDir, r.recording_path);
+        try {
+          const rec = await recoverRecording(path);
+          if (!rec.sealed) sha = (await sealInterruptedRecording(path, this.signing())).manifest.sha256;
+        } catch (err) {
+          this.o.logger.warn({ err, session: r.id }, 'interrupted recording could not be sealed');
+        }
+      }
+      await inTx(db, async (tx) => {
+        await tx.updateTable('remote_sessions').set({ state: 'interrupted', end_reason: 'gateway_restart', end_message: 'the gateway stopped during the session', ended_at: nowIso(), ...(sha ? { recording_sha256: sha } : {}) }).where('id', '=', r.id).execute();
+        await audit(tx, { id: null, name: 'system', ip: null }, { action: 'session.interrupted', target: { type: 'session', id: r.id, name: r.id.slice(0, 8) } });
+      });
+    }
+    return rows.length;
+  }
+
+  /** Ends every live session (gateway shutdown). */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.live.values()].map((s) => s.end({ state: 'ended', reason: 'gateway_shutdown', message: 'the gateway is shutting down' })));
+  }
+}
+
+function describeFailure(err: ConnectError, asset: string): string {
+  switch (err.failure) {
+    case 'auth_failed':
+      return `${asset} refused the vaulted credential: an administrator must update the account in the vault`;
+    case 'host_key_mismatch':
+      return `${err.message}. Refused: the asset's SSH host key changed. An administrator can accept the new key after checking it.`;
+    case 'unreachable':
+      return `${asset} is unreachable: ${err.message}`;
+    case 'timeout':
+      return `${asset} did not answer in time: ${err.message}`;
+    default:
+      return `${asset} broke the protocol: ${err.message}`;
+  }
+}

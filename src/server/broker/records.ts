@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import type { Db, Executor } from '../db/index.js';
+import type { Page, PageRequest } from '../db/paging.js';
+import type { RemoteSessionsTable } from '../db/schema.js';
+import { containsText } from '../db/text.js';
+import { invalid } from '../errors.js';
+import { isoDateTime } from '../validation.js';
+
+export const SESSION_STATES = ['pending', 'active', 'ended', 'terminated', 'failed', 'interrupted'] as const;
+
+export const sessionFilterSchema = z.strictObject({
+  id: z.string().max(64).optional(),
+  siteId: z.uuid().optional(),
+  user: z.string().max(64).optional(),
+  asset: z.string().max(128).optional(),
+  state: z.enum([...SESSION_STATES, 'live']).optional(),
+  from: isoDateTime.optional(),
+  to: isoDateTime.optional(),
+});
+export type SessionFilter = z.output<typeof sessionFilterSchema>;
+
+export interface SessionRecord {
+  id: string;
+  user: { id: string; username: string };
+  asset: { id: string; name: string };
+  site: { id: string; name: string };
+  protocol: 'ssh' | 'telnet';
+  port: number;
+  via: 'browser' | 'ssh';
+  command: string | null;
+  sourceIp: string | null;
+  state: RemoteSessionsTable['state'];
+  endReason: string | null;
+  endMessage: string | null;
+  terminatedBy: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  durationSeconds: number | null;
+  bytesIn: number;
+  bytesOut: number;
+  recorded: boolean;
+}
+
+export function toRecord(r: RemoteSessionsTable, now = Date.now()): SessionRecord {
+  const start = r.started_at ? Date.parse(r.started_at) : null;
+  const end = r.ended_at ? Date.parse(r.ended_at) : r.state === 'active' ? now : null;
+  return {
+    id: r.id,
+    user: { id: r.user_id, username: r.username },
+    asset: { id: r.asset_id, name: r.asset_name },
+    site: { id: r.site_id, name: r.site_name },
+    protocol: r.protocol,
+    port: r.port,
+    via: r.via,
+    command: r.command,
+    sourceIp: r.source_ip,
+    state: r.state,
+    endReason: r.end_reason,
+    endMessage: r.end_message,
+    terminatedBy: r.terminated_by,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    durationSeconds: start !== null && end !== null ? Math.max(0, Math.round((end - start) / 1000)) : null,
+    bytesIn: Number(r.bytes_in),
+    bytesOut: Number(r.bytes_out),
+    recorded: Boolean(r.recording_path),
+  };
+}
+
+export const sessionCsvRow = (s: SessionRecord) => ({
+  id: s.id, user: s.user.username, asset: s.asset.name, site: s.site.name, protocol: s.protocol, port: s.port, via: s.via,
+  source_ip: s.sourceIp ?? '', state: s.state, started_at: s.startedAt ?? '', ended_at: s.endedAt ?? '', duration_seconds: s.durationSeconds ?? '',
+  end_reason: s.endReason ?? '', end_message: s.endMessage ?? '', terminated_by: s.terminatedBy ?? '', bytes_in: s.bytesIn, bytes_out: s.bytesOut,
+});
+
+/** Sessions, newest first, filtered as the Active Sessions and History pages search. */
+export async function listSessions(db: Db, f: SessionFilter, page: PageRequest): Promise<Page<SessionRecord>> {
+  let q = db.selectFrom('remote_sessions').selectAll();
+  if (f.id) q = q.where('id', 'like', `${f.id.replace(/[^0-9a-f-]/gi, '')}%`);
+  if (f.siteId) q = q.where('site_id', '=', f.siteId);
+  if (f.user) q = q.where(containsText('username', f.user));
+  if (f.asset) q = q.where(containsText('asset_name', f.asset));
+  if (f.state === 'live') q = q.where('state', 'in', ['pending', 'active']);
+  else if (f.state) q = q.where('state', '=', f.state);
+  if (f.from) q = q.where('created_at', '>=', f.from);
+  if (f.to) q = q.where('created_at', '<', f.to);
+  if (page.cursor) {
+    const [at, id] = (() => {
+      try {
+        return JSON.parse(Buffer.from(page.cursor, 'base64url').toString('utf8')) as [string, string];
+      } catch {
+        throw invalid('the cursor is not valid: pass back nextCursor unchanged', [{ path: '/cursor', message: 'malformed cursor' }]);
+      }
+    })();
+    q = q.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]));
+  }
+  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
+  const more = rows.length > page.limit;
+  const items = (more ? rows.slice(0, page.limit) : rows).map((r) => toRecord(r));
+  const last = items[items.length - 1];
+  return { items, nextCursor: more && last ? Buffer.from(JSON.stringify([last.createdAt, last.id])).toString('base64url') : null };
+}
+
+export async function getSessionRow(ex: Executor, id: string): Promise<RemoteSessionsTable | undefined> {
+  return ex.selectFrom('remote_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+}

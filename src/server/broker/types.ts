@@ -1,0 +1,70 @@
+import type { EventEmitter } from 'node:events';
+import type { TerminalSize } from '../protocols/types.js';
+
+/**
+ * The broker's public surface: the one object every path (browser WebSocket, SSH front door,
+ * REST) uses to open, join, watch and terminate brokered sessions. See DESIGN.md "The flow of
+ * one session".
+ */
+export type SessionState = 'pending' | 'active' | 'ended' | 'terminated' | 'failed' | 'interrupted';
+
+export interface OpenRequest {
+  userId: string;
+  assetId: string;
+  protocol: 'ssh' | 'telnet';
+  port: number;
+  /** Vault account to log in with; default: the asset's only account, or the one named 'default'. */
+  accountId?: string;
+  sourceIp: string | null;
+  /** 'browser' (WebSocket terminal) or 'ssh' (front door). */
+  via: 'browser' | 'ssh';
+  size: TerminalSize;
+  term?: string;
+  /** SSH exec: run this command instead of a shell (recorded too). */
+  command?: string;
+}
+
+/** Messages a participant receives besides terminal bytes. */
+export type ParticipantEvent =
+  | { type: 'state'; state: SessionState; message?: string }
+  | { type: 'watchers'; watchers: { name: string; since: string }[] }
+  | { type: 'warning'; message: string; secondsLeft: number }
+  | { type: 'ended'; state: SessionState; reason: string; message: string };
+
+export interface Participant {
+  /** 'owner' types; 'watcher' only reads (over the shoulder). */
+  role: 'owner' | 'watcher';
+  /** Shown to the others ("alice", "admin (watching)"). */
+  name: string;
+  userId: string;
+  /** Terminal output for this participant; return false when its buffer is full (backpressure). */
+  output(data: Buffer): boolean;
+  /** Called when a full participant may take more again: see resume(). */
+  event(ev: ParticipantEvent): void;
+}
+
+export interface LiveSessionView {
+  id: string;
+  state: SessionState;
+  userId: string;
+  username: string;
+  assetId: string;
+  assetName: string;
+  protocol: 'ssh' | 'telnet';
+  startedAt: string | null;
+  watchers: { name: string; since: string }[];
+}
+
+export interface LiveSession extends EventEmitter {
+  readonly id: string;
+  view(): LiveSessionView;
+  /** Joins as owner (one at a time) or watcher; watchers first get the current screen. Returns detach. */
+  attach(p: Participant): () => void;
+  /** Keystrokes from the owner (resets the idle timer; recorded as input). */
+  input(data: Buffer): void;
+  resize(size: TerminalSize): void;
+  /** A participant that returned false from output() can take more now. */
+  resume(): void;
+  /** Resolves with the final state once the session is over. */
+  readonly done: Promise<{ state: SessionState; reason: string }>;
+}
