@@ -3,6 +3,7 @@ import { Broker } from './broker/broker.js';
 import type { Clock } from './broker/clock.js';
 import type { SessionLimits } from './broker/live.js';
 import type { Config } from './config.js';
+import { identityEvents, type UserDeactivated } from './identity/events.js';
 import { loadMasterKey, type SecretBox } from './crypto/secretbox.js';
 import { type Database, openDatabase } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -42,6 +43,10 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
     const version = packageVersion();
     const secrets = loadMasterKey(config.dataDir);
     const broker = new Broker({ db: database.db, secrets, dataDir: config.dataDir, logger, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.limits ? { limits: opts.limits } : {}) });
+    const onDeactivated = (e: UserDeactivated) => {
+      broker.terminateUser(e.userId, { id: null, name: e.by, ip: null }, `account ${e.username} ${e.why}`).catch((err) => logger.error({ err }, 'could not end the sessions of a deactivated user'));
+    };
+    identityEvents.on('user-deactivated', onDeactivated);
     const interrupted = await broker.recoverInterrupted();
     if (interrupted) logger.warn({ sessions: interrupted }, 'sessions interrupted by the last stop were closed');
     const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version, secrets, broker });
@@ -68,6 +73,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
       url, app, rules, database, bootstrap, tls, logger, secrets, broker,
       async close() {
         clearInterval(housekeeping);
+        identityEvents.off('user-deactivated', onDeactivated);
         await broker.shutdown();
         await app.close();
         await database.close();

@@ -137,6 +137,8 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
     { body: { name: 'ITSM', role: 'Client' }, status: 400, detail: /expiresAt/ },
   ] },
   'DELETE /api/v1/tokens/:id': { valid: {}, cases: [] },
+  'POST /api/v1/sessions/:id/terminate': { valid: { reason: 'x' }, cases: [{ body: { reason: '' }, status: 400, detail: /say why/ }] },
+  'DELETE /api/v1/assets/:id/host-keys/:port': { valid: {}, cases: [] },
   'POST /api/v1/assets/:id/accounts': { valid: { name: 'maint', username: 'root', kind: 'password', password: 'x' }, cases: [
     { body: { name: 'maint', username: 'root', kind: 'token', password: 'x' }, status: 400, detail: /kind/ },
     { body: { name: 'maint', username: 'root', kind: 'password' }, status: 400, detail: /password/ },
@@ -189,6 +191,7 @@ describe('bad input on every write endpoint', () => {
     ids.grant = (await c.post('/api/v1/grants', { subjectType: 'group', subjectId: ids.group, targetType: 'site', target: ids.site })).json.id;
     ids.ldapDomain = (await c.post('/api/v1/ldap-domains', { name: 'Existing directory', url: 'ldap://127.0.0.1:1', baseDn: 'dc=plant,dc=test' })).json.id;
     ids.account = (await c.post(`/api/v1/assets/${ids.asset}/accounts`, { name: 'Existing account', username: 'root', kind: 'password', password: 'secret-1' })).json.id;
+    ids.remoteSession = crypto.randomUUID(); // no live session: terminate answers 404
     ids.token = (await c.post('/api/v1/tokens', { name: 'Existing token', role: 'Client', expiresAt: new Date(Date.now() + 86_400_000).toISOString() })).json.token.id;
     // A second session of the admin, to revoke through /me/sessions/:id.
     const other = t.client();
@@ -212,20 +215,20 @@ describe('bad input on every write endpoint', () => {
       const ok = r.status === status && r.headers['content-type']?.toString().startsWith('application/problem+json') && detail.test(String(r.json?.detail ?? ''));
       if (!ok) failures.push(`${label}: got ${r.status} ${r.text.slice(0, 300)}`);
     };
-    const ownerOf: Record<string, string> = { sites: 'site', zones: 'zone', assets: 'asset', users: 'user', vendors: 'vendor', groups: 'group', grants: 'grant', tokens: 'token', me: 'session', 'ldap-domains': 'ldapDomain' };
+    const ownerOf: Record<string, string> = { sites: 'site', zones: 'zone', assets: 'asset', users: 'user', vendors: 'vendor', groups: 'group', grants: 'grant', tokens: 'token', me: 'session', sessions: 'remoteSession', 'ldap-domains': 'ldapDomain' };
     for (const rule of t.gw.rules.filter((r) => r.method !== 'GET')) {
       const key = `${rule.method} ${rule.url}`;
       const entry = TABLE[key]!;
       const kind = rule.url.split('/')[3]!;
-      const real = rule.url.replace(':id', ids[ownerOf[kind]!]!).replace(':userId', ids.user!).replace(':accountId', ids.account!);
+      const real = rule.url.replace(':id', ids[ownerOf[kind]!]!).replace(':userId', ids.user!).replace(':accountId', ids.account!).replace(':port', '22');
       const hasBody = rule.method !== 'DELETE' && key !== 'POST /api/v1/assets/import';
       for (const [i, cs] of entry.cases.entries()) await check(`${key} case ${i}`, rule.method, real, fill(cs.body), cs.status, cs.detail);
       if (rule.url.includes(':id')) {
         const session = kind === 'me';
         const webauthnKey = rule.url.includes('/webauthn/keys/');
-        await check(`${key} malformed id`, rule.method, rule.url.replace(':id', 'not-a-uuid').replace(':userId', ids.user!).replace(':accountId', ids.account!), hasBody ? fill(entry.valid) : undefined, 400, webauthnKey ? /must be a credential id/ : session ? /must be a session id/ : /must be an id/);
+        await check(`${key} malformed id`, rule.method, rule.url.replace(':id', 'not-a-uuid').replace(':userId', ids.user!).replace(':accountId', ids.account!).replace(':port', '22'), hasBody ? fill(entry.valid) : undefined, 400, webauthnKey ? /must be a credential id/ : session ? /must be a session id/ : /must be an id/);
         const unknown = session ? '0'.repeat(64) : '00000000-0000-4000-8000-000000000000';
-        await check(`${key} unknown id`, rule.method, rule.url.replace(':id', unknown).replace(':userId', ids.user!).replace(':accountId', ids.account!), hasBody ? fill(entry.valid) : undefined, 404, webauthnKey ? /no such security key/ : session ? /no such session/ : /does not exist/);
+        await check(`${key} unknown id`, rule.method, rule.url.replace(':id', unknown).replace(':userId', ids.user!).replace(':accountId', ids.account!).replace(':port', '22'), hasBody ? fill(entry.valid) : undefined, 404, webauthnKey ? /no such security key/ : session ? /no such session/ : /does not exist/);
       }
       if (hasBody && rule.url !== '/api/v1/auth/logout') {
         await check(`${key} broken JSON`, rule.method, real, '{"name": ', 400, /not valid JSON/, { 'content-type': 'application/json' });

@@ -170,6 +170,10 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
     this.broadcast({ type: 'warning', message, secondsLeft: Math.round(ms / 1000) });
   }
 
+  close(message: string): Promise<void> {
+    return this.end({ state: 'ended', reason: 'closed', message });
+  }
+
   /** Ends the session once: closes the asset, stops timers, tells everyone, lets the broker seal. */
   end(req: EndRequest): Promise<void> {
     if (this.ending) return this.ending;

@@ -65,6 +65,8 @@ export interface LiveSession extends EventEmitter {
   resize(size: TerminalSize): void;
   /** A participant that returned false from output() can take more now. */
   resume(): void;
+  /** Ends the session normally (the user left); the recording is sealed. */
+  close(message: string): Promise<void>;
   /** Resolves with the final state once the session is over. */
   readonly done: Promise<{ state: SessionState; reason: string }>;
 }

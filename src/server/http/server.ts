@@ -4,6 +4,7 @@ import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
+import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -26,6 +27,7 @@ import { inventoryRoutes } from './routes/inventory.js';
 import { ldapLogin } from '../identity/ldap/authenticate.js';
 import { ldapRoutes } from './routes/ldap.js';
 import { meRoutes } from './routes/me.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { settingsRoutes } from './routes/settings.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -84,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     crossOriginEmbedderPolicy: false,
   });
   await app.register(rateLimit, { global: false });
+  await app.register(websocket, { options: { maxPayload: 1 << 20 } });
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -128,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   settingsRoutes(router);
   tokenRoutes(router);
   vaultRoutes(router);
+  sessionRoutes(router, app, routeDeps, rules, deps.broker);
   systemRoutes(router, app, deps);
 
   // The console (React SPA): static files, and index.html for every other non-API path.

@@ -2,6 +2,7 @@ import { type Actor, audit } from '../audit/log.js';
 import type { Db } from '../db/index.js';
 import type { UsersTable } from '../db/schema.js';
 import { inTx } from '../db/tx.js';
+import { identityEvents } from './events.js';
 import type { SecuritySettings } from './settings.js';
 
 /**
@@ -18,6 +19,7 @@ export async function countFailure(db: Db, user: UsersTable, actor: Actor, s: Se
       await tx.deleteFrom('console_sessions').where('user_id', '=', user.id).execute();
       await audit(tx, actor, { action: 'user.lock', target: { type: 'user', id: user.id, name: user.username }, details: { failedAttempts: failures, lockedUntil: until } });
     });
+    identityEvents.userDeactivated({ userId: user.id, username: user.username, why: 'locked', by: 'system' });
   } else {
     await db.updateTable('users').set({ failed_logins: failures }).where('id', '=', user.id).execute();
   }

@@ -11,6 +11,7 @@ import { fromBool, newId, nowIso, toBool } from '../util.js';
 import { id, isoDateTime } from '../validation.js';
 import { assertPasswordAllowed, rememberOldPassword } from './password-policy.js';
 import { generateOneTimePassword, hashPassword } from './passwords.js';
+import { identityEvents } from './events.js';
 import { getSecuritySettings } from './settings.js';
 
 import { ROLES, type Role } from './roles.js';
@@ -225,7 +226,7 @@ export async function createUser(ctx: Ctx, input: z.infer<typeof userCreateSchem
 }
 
 export async function updateUser(ctx: Ctx, userId: string, input: z.infer<typeof userUpdateSchema>): Promise<User> {
-  return inTx(ctx.db, async (tx) => {
+  const user = await inTx(ctx.db, async (tx) => {
     const before = await getUser(tx, userId);
     const affiliation = input.affiliation ?? before.affiliation;
     const vendorId = input.vendorId !== undefined ? input.vendorId : affiliation === 'employee' ? null : before.vendorId;
@@ -264,10 +265,12 @@ export async function updateUser(ctx: Ctx, userId: string, input: z.infer<typeof
     await audit(tx, ctx.actor, { action, target: { type: 'user', id: userId, name: after.username }, details: { changes: changes(before as unknown as Record<string, unknown>, { ...input, vendorId }) } });
     return after;
   });
+  if (input.status === 'disabled') identityEvents.userDeactivated({ userId, username: user.username, why: 'disabled', by: ctx.actor.name });
+  return user;
 }
 
 export async function deleteUser(ctx: Ctx, userId: string): Promise<void> {
-  await inTx(ctx.db, async (tx) => {
+  const before = await inTx(ctx.db, async (tx) => {
     const before = await getUser(tx, userId);
     if (userId === ctx.actor.id) throw new DomainError('forbidden', 'you cannot delete yourself');
     if (before.role === 'Administrator' && before.status === 'active' && (await activeAdminCount(tx, userId)) === 0) {
@@ -278,7 +281,9 @@ export async function deleteUser(ctx: Ctx, userId: string): Promise<void> {
     await endConsoleSessions(tx, userId);
     await tx.deleteFrom('users').where('id', '=', userId).execute();
     await audit(tx, ctx.actor, { action: 'user.delete', target: { type: 'user', id: userId, name: before.username }, details: { user: before } });
+    return before;
   });
+  identityEvents.userDeactivated({ userId, username: before.username, why: 'deleted', by: ctx.actor.name });
 }
 
 /** Sets a new one-time password that must be changed at next login; ends the user's sessions. */
@@ -313,6 +318,7 @@ export async function expireAccounts(db: Db): Promise<number> {
       await endConsoleSessions(tx, u.id);
       await audit(tx, SYSTEM_ACTOR, { action: 'user.expire', target: { type: 'user', id: u.id, name: u.username }, details: { expiresAt: u.expires_at } });
     });
+    identityEvents.userDeactivated({ userId: u.id, username: u.username, why: 'expired', by: 'system' });
   }
   return due.length;
 }
@@ -340,7 +346,10 @@ export async function disableInactiveAccounts(db: Db, days: number): Promise<num
       await audit(tx, SYSTEM_ACTOR, { action: 'user.disable_inactive', target: { type: 'user', id: u.id, name: u.username }, details: { inactiveDays: days, lastLoginAt: u.last_login_at } });
       return true;
     });
-    if (done) n++;
+    if (done) {
+      n++;
+      identityEvents.userDeactivated({ userId: u.id, username: u.username, why: 'inactive', by: 'system' });
+    }
   }
   return n;
 }

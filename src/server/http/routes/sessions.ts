@@ -1,0 +1,176 @@
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { z } from 'zod';
+import { audit } from '../../audit/log.js';
+import type { Broker } from '../../broker/broker.js';
+import { SessionOpenError } from '../../broker/broker.js';
+import { getSessionRow, listSessions, sessionCsvRow, sessionFilterSchema, toRecord } from '../../broker/records.js';
+import type { LiveSession, Participant, ParticipantEvent } from '../../broker/types.js';
+import { DomainError, notFound } from '../../errors.js';
+import { pageQuery } from '../../validation.js';
+import { actorOf } from '../auth.js';
+import { answerList } from '../list.js';
+import { type RouteDeps, type RouteRule, type Router, idParams } from '../route.js';
+import { wsRoute } from '../ws.js';
+
+const ADMIN = ['Administrator'] as const;
+const STAFF = ['Administrator', 'Operator'] as const;
+const HIGH_WATER = 1 << 20;
+const WATCHER_LIMIT = 8 << 20;
+
+const connectQuery = z.strictObject({
+  assetId: z.uuid(),
+  protocol: z.enum(['ssh', 'telnet']),
+  port: z.coerce.number().int().min(1).max(65535),
+  accountId: z.uuid().optional(),
+  cols: z.coerce.number().int().min(1).max(1000).default(80),
+  rows: z.coerce.number().int().min(1).max(1000).default(24),
+});
+const clientMessage = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('resize'), cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }),
+  z.strictObject({ type: z.literal('input'), data: z.string().max(65_536) }),
+]);
+
+const sendJson = (ws: WebSocket, msg: unknown) => {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+};
+
+/** A WebSocket as a session participant, with backpressure toward the asset. */
+function wsParticipant(ws: WebSocket, session: () => LiveSession | undefined, role: 'owner' | 'watcher', name: string, userId: string): Participant {
+  return {
+    role,
+    name,
+    userId,
+    output(data) {
+      if (ws.readyState !== ws.OPEN) return true;
+      if (role === 'watcher' && ws.bufferedAmount > WATCHER_LIMIT) {
+        ws.close(1013, 'watcher too slow');
+        return true;
+      }
+      ws.send(data, () => {
+        if (ws.bufferedAmount < HIGH_WATER / 4) session()?.resume();
+      });
+      return ws.bufferedAmount < HIGH_WATER;
+    },
+    event(ev: ParticipantEvent) {
+      sendJson(ws, ev);
+      if (ev.type === 'ended') setTimeout(() => ws.close(1000, ev.reason), 50);
+    },
+  };
+}
+
+export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, rules: RouteRule[], broker: Broker) {
+  r.route({ method: 'GET', url: '/api/v1/sessions', tag: 'sessions', summary: 'Brokered sessions, newest first (state=live for the Active Sessions page); Clients see their own', access: 'authenticated', query: sessionFilterSchema.extend(pageQuery),
+    handler: ({ ctx, query, req }, reply) => {
+      const me = req.auth!.session.user;
+      const staff = me.role === 'Administrator' || me.role === 'Operator';
+      return answerList(reply, query, async (page) => {
+        const res = await listSessions(ctx.db, staff ? query : { ...query, user: undefined }, page);
+        const items = staff ? res.items : res.items.filter((s) => s.user.id === me.id);
+        // Live ones carry their watchers.
+        return { items: items.map((s) => ({ ...s, watchers: broker.get(s.id)?.view().watchers ?? [] })), nextCursor: res.nextCursor };
+      }, { name: 'sessions', row: sessionCsvRow });
+    } });
+
+  r.route({ method: 'GET', url: '/api/v1/sessions/:id', tag: 'sessions', summary: 'One session', access: 'authenticated', params: idParams,
+    handler: async ({ ctx, params, req }) => {
+      const row = await getSessionRow(ctx.db, params.id);
+      const me = req.auth!.session.user;
+      if (!row || (row.user_id !== me.id && me.role === 'Client')) throw notFound('session', params.id);
+      return { ...toRecord(row), watchers: broker.get(row.id)?.view().watchers ?? [] };
+    } });
+
+  r.route({ method: 'POST', url: '/api/v1/sessions/:id/terminate', tag: 'sessions', summary: 'The red button: end a live session now, with a reason', access: ADMIN, params: idParams,
+    body: z.strictObject({ reason: z.string().trim().min(1, 'say why').max(500) }),
+    handler: async ({ ctx, params, body }) => {
+      await broker.terminate(params.id, ctx.actor, body.reason);
+      const row = await getSessionRow(ctx.db, params.id);
+      return toRecord(row!);
+    } });
+
+  r.route({ method: 'GET', url: '/api/v1/assets/:id/host-keys', tag: 'sessions', summary: "The asset's pinned SSH host keys", access: STAFF, params: idParams,
+    handler: async ({ ctx, params }) => ({ items: (await ctx.db.selectFrom('asset_host_keys').selectAll().where('asset_id', '=', params.id).execute()).map((k) => ({ port: k.port, fingerprint: k.fingerprint, pinnedAt: k.pinned_at, pinnedBy: k.pinned_by })) }) });
+
+  r.route({ method: 'DELETE', url: '/api/v1/assets/:id/host-keys/:port', tag: 'sessions', summary: 'Forget a pinned host key after checking the new one: the next connection pins what it sees', access: ADMIN,
+    params: z.strictObject({ id: z.uuid('must be an id (UUID)'), port: z.coerce.number().int().min(1).max(65535) }),
+    handler: async ({ ctx, params }) => {
+      const row = await ctx.db.selectFrom('asset_host_keys').selectAll().where('asset_id', '=', params.id).where('port', '=', params.port).executeTakeFirst();
+      if (!row) throw notFound('pinned host key', `${params.id}:${params.port}`);
+      await ctx.db.deleteFrom('asset_host_keys').where('asset_id', '=', params.id).where('port', '=', params.port).execute();
+      const asset = await ctx.db.selectFrom('assets').select('name').where('id', '=', params.id).executeTakeFirst();
+      await audit(ctx.db, ctx.actor, { action: 'asset.host_key_forget', target: { type: 'asset', id: params.id, name: asset?.name ?? null }, details: { port: params.port, fingerprint: row.fingerprint } });
+    } });
+
+  wsRoute(app, deps, rules, {
+    url: '/api/v1/sessions/connect',
+    access: 'authenticated',
+    summary: 'Open a brokered terminal session (binary frames: terminal bytes; text: JSON events)',
+    handler: async (ws, req) => {
+      const parsed = connectQuery.safeParse(req.query);
+      if (!parsed.success) {
+        sendJson(ws, { type: 'ended', state: 'failed', reason: 'bad_request', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+        ws.close(1008, 'bad request');
+        return;
+      }
+      const q = parsed.data;
+      const me = req.auth!.session.user;
+      let session: LiveSession | undefined;
+      const early: Buffer[] = [];
+      ws.on('message', (data, isBinary) => {
+        const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+        if (!session) {
+          if (isBinary && early.length < 64) early.push(buf);
+          return;
+        }
+        if (isBinary) return session.input(buf);
+        const m = clientMessage.safeParse((() => { try { return JSON.parse(buf.toString('utf8')); } catch { return null; } })());
+        if (!m.success) return sendJson(ws, { type: 'error', message: 'unknown message' });
+        if (m.data.type === 'resize') session.resize({ cols: m.data.cols, rows: m.data.rows });
+        else session.input(Buffer.from(m.data.data, 'utf8'));
+      });
+      sendJson(ws, { type: 'state', state: 'pending' });
+      try {
+        session = await broker.open({ userId: me.id, assetId: q.assetId, protocol: q.protocol, port: q.port, ...(q.accountId ? { accountId: q.accountId } : {}), sourceIp: req.ip, via: 'browser', size: { cols: q.cols, rows: q.rows } });
+      } catch (err) {
+        const message = err instanceof DomainError ? err.message : 'the gateway could not open the session';
+        sendJson(ws, { type: 'ended', state: 'failed', reason: err instanceof SessionOpenError ? err.failure : 'error', message, ...(err instanceof SessionOpenError && err.sessionId ? { sessionId: err.sessionId } : {}) });
+        ws.close(1000, 'failed');
+        return;
+      }
+      const s = session;
+      if (ws.readyState !== ws.OPEN) {
+        await broker.terminate(s.id, actorOf(req), 'the browser left before the session opened').catch(() => {});
+        return;
+      }
+      sendJson(ws, { type: 'opened', session: s.view() });
+      const detach = s.attach(wsParticipant(ws, () => s, 'owner', me.username, me.id));
+      for (const b of early) s.input(b);
+      ws.on('close', () => {
+        detach();
+        // Closing the browser tab ends the session (the asset must not stay logged in unattended).
+        if (s.view().state === 'active') void s.close('the user closed the terminal');
+      });
+    },
+  });
+
+  wsRoute(app, deps, rules, {
+    url: '/api/v1/sessions/:id/watch',
+    access: STAFF,
+    summary: 'Watch a live session read-only (over the shoulder): the current screen, then the live stream',
+    handler: async (ws, req) => {
+      const id = (req.params as { id?: string }).id ?? '';
+      const s = broker.get(id);
+      if (!s) {
+        sendJson(ws, { type: 'ended', state: 'ended', reason: 'not_live', message: 'the session is not live' });
+        ws.close(1000, 'not live');
+        return;
+      }
+      const me = req.auth!.session.user;
+      await audit(deps.db, actorOf(req), { action: 'session.watch', target: { type: 'session', id, name: id.slice(0, 8) }, details: { user: s.view().username, asset: s.view().assetName } });
+      sendJson(ws, { type: 'opened', session: s.view() });
+      const detach = s.attach(wsParticipant(ws, () => s, 'watcher', me.username, me.id));
+      ws.on('message', () => {}); // watchers are read-only
+      ws.on('close', detach);
+    },
+  });
+}
