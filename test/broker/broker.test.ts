@@ -101,6 +101,13 @@ describe('broker with real SSH and Telnet assets', () => {
     assert.ok(rec.events.some((e) => e[1] === 'o' && String(e[2]).includes('portcullis-42')));
     const idx = await indexRecording(path);
     assert.ok(idx.commands.some((c) => c.includes('echo portcullis-$((6*7))')), JSON.stringify(idx.commands));
+    const found = await admin.get('/api/v1/sessions?text=echo%20portcullis');
+    assert.deepEqual(found.json.items.map((x: { id: string }) => x.id), [s.id], 'found by what was typed');
+    assert.equal((await admin.get('/api/v1/sessions?text=rm%20-rf')).json.items.length, 0);
+    const cast = await admin.get(`/api/v1/sessions/${s.id}/recording`);
+    assert.equal(cast.status, 200);
+    assert.match(cast.text.split('\n')[0]!, /"version":2/);
+    assert.deepEqual((await admin.get(`/api/v1/sessions/${s.id}/recording/verify`)).json.ok, true);
     const audit = (await admin.get('/api/v1/audit?action=session.')).json.items.map((e: { action: string }) => e.action);
     assert.ok(audit.includes('session.open') && audit.includes('session.terminate'));
     assert.ok(!JSON.stringify((await admin.get('/api/v1/audit?limit=500')).json).includes(lab.targets[0]!.password), 'the vaulted password is not in the audit');

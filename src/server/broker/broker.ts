@@ -13,7 +13,7 @@ import { decide } from '../policy/decide.js';
 import { sshProtocol } from '../protocols/ssh/client.js';
 import { telnetProtocol } from '../protocols/telnet/client.js';
 import { ConnectError, type TerminalProtocol } from '../protocols/types.js';
-import { loadSigningKey, openRecording, recoverRecording, sealInterruptedRecording, type SigningKey } from '../recording/index.js';
+import { indexRecording, loadSigningKey, openRecording, recoverRecording, sealInterruptedRecording, type SigningKey } from '../recording/index.js';
 import { newId, nowIso } from '../util.js';
 import { revealAccount } from '../vault/accounts.js';
 import { type Clock, realClock } from './clock.js';
@@ -106,7 +106,7 @@ export class Broker {
       id, user_id: user.id, username: user.username, asset_id: asset.id, asset_name: asset.name, site_id: site.id, site_name: site.name,
       account_id: account.id, protocol: req.protocol, port: req.port, via: req.via, command: req.command ?? null, source_ip: req.sourceIp,
       state: 'pending', end_reason: null, end_message: null, terminated_by: null, node: this.node, created_at: nowIso(), started_at: null, ended_at: null,
-      bytes_in: 0, bytes_out: 0, recording_path: null, recording_sha256: null,
+      bytes_in: 0, bytes_out: 0, recording_path: null, recording_sha256: null, typed_text: null, shown_text: null,
     };
     await inTx(db, async (tx) => {
       await tx.insertInto('remote_sessions').values(row).execute();
@@ -151,13 +151,17 @@ export class Broker {
         this.live.delete(id);
         this.siteOf.delete(id);
         let rec: { path: string; sha256: string } | null = null;
+        let text: { typed: string; shown: string } | null = null;
         try {
           if (end.terminatedBy) recorder.marker(`terminated by ${end.terminatedBy}: ${end.message}`);
           rec = await recorder.close();
+          const idx = await indexRecording(rec.path);
+          text = { typed: idx.commands.join('\n').slice(0, 200_000), shown: idx.outputText.slice(0, 1_000_000) };
         } catch (err) {
-          this.o.logger.error({ err, session: id }, 'recording could not be sealed');
+          this.o.logger.error({ err, session: id }, 'recording could not be sealed or indexed');
         }
         await this.finish(id, actor, end, rec, s.bytesIn, s.bytesOut);
+        if (text) await this.o.db.updateTable('remote_sessions').set({ typed_text: text.typed, shown_text: text.shown }).where('id', '=', id).execute();
       },
     );
     this.live.set(id, session);

@@ -16,6 +16,10 @@ export const sessionFilterSchema = z.strictObject({
   state: z.enum([...SESSION_STATES, 'live']).optional(),
   from: isoDateTime.optional(),
   to: isoDateTime.optional(),
+  /** Full-text search in what was typed (commands) and shown: "rm -rf". */
+  text: z.string().min(1).max(200).optional(),
+  /** Where to search: typed commands only, or also the output. */
+  in: z.enum(['typed', 'all']).default('typed'),
 });
 export type SessionFilter = z.output<typeof sessionFilterSchema>;
 
@@ -86,6 +90,10 @@ export async function listSessions(db: Db, f: SessionFilter, page: PageRequest):
   else if (f.state) q = q.where('state', '=', f.state);
   if (f.from) q = q.where('created_at', '>=', f.from);
   if (f.to) q = q.where('created_at', '<', f.to);
+  if (f.text) {
+    const text = f.text;
+    q = f.in === 'all' ? q.where((eb) => eb.or([containsText('typed_text', text), containsText('shown_text', text)])) : q.where(containsText('typed_text', text));
+  }
   if (page.cursor) {
     const [at, id] = (() => {
       try {

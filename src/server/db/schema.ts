@@ -289,6 +289,8 @@ export interface RemoteSessionsTable {
   bytes_out: number;
   recording_path: string | null;
   recording_sha256: string | null;
+  typed_text: string | null;
+  shown_text: string | null;
 }
 
 export interface AssetHostKeysTable {
@@ -297,6 +299,18 @@ export interface AssetHostKeysTable {
   fingerprint: string;
   pinned_at: string;
   pinned_by: string;
+}
+
+export interface UserSshKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** OpenSSH one-line public key: "<type> <base64>[ <comment>]" */
+  public_key: string;
+  /** "SHA256:..." as `ssh-keygen -l` shows it */
+  fingerprint: string;
+  created_at: string;
+  last_used_at: string | null;
 }
 
 export interface DB {
@@ -323,4 +337,5 @@ export interface DB {
   asset_accounts: AssetAccountsTable;
   remote_sessions: RemoteSessionsTable;
   asset_host_keys: AssetHostKeysTable;
+  user_ssh_keys: UserSshKeysTable;
 }

@@ -29,6 +29,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('bytes_out', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('recording_path', 'text')
     .addColumn('recording_sha256', 'text')
+    // Searchable text of the recording: commands typed and text shown (capped).
+    .addColumn('typed_text', 'text')
+    .addColumn('shown_text', 'text')
     .execute();
   await db.schema.createIndex('remote_sessions_state_idx').on('remote_sessions').column('state').execute();
   await db.schema.createIndex('remote_sessions_created_idx').on('remote_sessions').column('created_at').execute();

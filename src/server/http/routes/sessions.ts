@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
@@ -7,6 +9,7 @@ import { SessionOpenError } from '../../broker/broker.js';
 import { getSessionRow, listSessions, sessionCsvRow, sessionFilterSchema, toRecord } from '../../broker/records.js';
 import type { LiveSession, Participant, ParticipantEvent } from '../../broker/types.js';
 import { DomainError, notFound } from '../../errors.js';
+import { loadSigningKey, verifyRecording } from '../../recording/index.js';
 import { pageQuery } from '../../validation.js';
 import { actorOf } from '../auth.js';
 import { answerList } from '../list.js';
@@ -86,6 +89,25 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       await broker.terminate(params.id, ctx.actor, body.reason);
       const row = await getSessionRow(ctx.db, params.id);
       return toRecord(row!);
+    } });
+
+  r.route({ method: 'GET', url: '/api/v1/sessions/:id/recording', tag: 'sessions', summary: 'The session recording (asciicast v2) for playback', access: STAFF, params: idParams,
+    handler: async ({ ctx, params }, reply) => {
+      const row = await getSessionRow(ctx.db, params.id);
+      if (!row?.recording_path) throw notFound('recording of session', params.id);
+      await audit(ctx.db, ctx.actor, { action: 'recording.view', target: { type: 'session', id: row.id, name: row.id.slice(0, 8) }, details: { user: row.username, asset: row.asset_name } });
+      const text = await readFile(resolve(deps.config.dataDir, row.recording_path), 'utf8').catch(() => {
+        throw notFound('recording file of session', params.id);
+      });
+      return reply.type('application/x-asciicast; charset=utf-8').header('cache-control', 'no-store').send(text);
+    } });
+
+  r.route({ method: 'GET', url: '/api/v1/sessions/:id/recording/verify', tag: 'sessions', summary: "Check the recording against its signed manifest (SHA-256, Ed25519)", access: STAFF, params: idParams,
+    handler: async ({ ctx, params }) => {
+      const row = await getSessionRow(ctx.db, params.id);
+      if (!row?.recording_path) throw notFound('recording of session', params.id);
+      const v = await verifyRecording(resolve(deps.config.dataDir, row.recording_path), loadSigningKey(deps.config.dataDir).publicKeyPem);
+      return v.ok ? { ok: true, interrupted: v.interrupted, sha256: v.manifest.sha256, bytes: v.manifest.bytes, keyId: v.manifest.keyId } : { ok: false, reason: v.reason, message: v.message };
     } });
 
   r.route({ method: 'GET', url: '/api/v1/assets/:id/host-keys', tag: 'sessions', summary: "The asset's pinned SSH host keys", access: STAFF, params: idParams,
