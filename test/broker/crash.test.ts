@@ -107,7 +107,8 @@ describe('gateway crash during a session', () => {
     assert.equal(row.endReason, 'gateway_restart');
     const path = resolve(dataDir, 'recordings', `${sessionId}.cast`);
     const rec = await readRecording(path);
-    const last = rec.header.timestamp * 1000 + rec.lastTime * 1000;
+    const last = (rec.header.timestamp ?? 0) * 1000 + rec.lastTime * 1000;
+    assert.ok(rec.header.timestamp, 'the header has the start time');
     assert.ok(killedAt - last <= 1200, `the recording ends ${killedAt - last} ms before the kill`);
     assert.ok(rec.events.some((e) => e[1] === 'o' && /tick-1\d/.test(String(e[2]))));
     const v = await verifyRecording(path, loadSigningKey(dataDir).publicKeyPem);
