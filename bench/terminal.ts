@@ -1,0 +1,98 @@
+/**
+ * Terminal path costs, measured in one run against the lab's real sshd:
+ *  - bulk throughput: `head -c N /dev/zero | base64` shown in a shell, read directly over SSH
+ *    (ssh2 client) vs through the gateway (WebSocket -> broker -> SSH, recorded);
+ *  - keystroke echo latency p50/p99: one character typed into `cat`, time until it comes back.
+ * Prints ratios against the direct baseline. Run: node --import tsx bench/terminal.ts [MB] [keys]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { removeLabAccount, startLab } from '../lab/index.js';
+import { sshProtocol } from '../src/server/protocols/ssh/client.js';
+import { adminClient, startGateway } from '../test/helpers/gateway.js';
+
+const MB = Number(process.argv[2] ?? 20);
+const KEYS = Number(process.argv[3] ?? 200);
+const ACCOUNT = 'pcbench';
+const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+const lab = await startLab({ dataDir: dir, ports: { ssh: 52251, telnet: 52373, vnc: 55951, rdp: 53895 }, displayBase: 235, account: ACCOUNT });
+const t = await startGateway({ tls: false });
+
+interface Pipe {
+  write(s: string): void;
+  onData(f: (s: string) => void): void;
+  close(): void;
+}
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+async function measure(name: string, pipe: Pipe) {
+  let buf = '';
+  pipe.onData((s) => {
+    buf += s;
+    if (buf.length > 1 << 16) buf = buf.slice(-4096);
+  });
+  const until = async (re: RegExp) => {
+    while (!re.test(buf)) await new Promise((r) => setImmediate(r));
+  };
+  pipe.write('stty -echo; export PS1="$ "\r');
+  await new Promise((r) => setTimeout(r, 500));
+  buf = '';
+  const t0 = performance.now();
+  let bytes = 0;
+  pipe.onData((s) => (bytes += s.length));
+  pipe.write(`head -c ${MB * 1024 * 1024} /dev/zero | base64 -w 0; echo; echo DONE-MARK\r`);
+  await until(/DONE-MARK/);
+  const secs = (performance.now() - t0) / 1000;
+  pipe.write('stty echo; cat\r');
+  await new Promise((r) => setTimeout(r, 300));
+  const lat: number[] = [];
+  for (let i = 0; i < KEYS; i++) {
+    buf = '';
+    const ch = String.fromCharCode(97 + (i % 26));
+    const k0 = performance.now();
+    pipe.write(ch);
+    await until(new RegExp(ch));
+    lat.push(performance.now() - k0);
+  }
+  pipe.write('\x03');
+  pipe.close();
+  return { name, mbps: bytes / 1e6 / secs, p50: pct(lat, 50), p99: pct(lat, 99) };
+}
+
+try {
+  const ssh = lab.targets.find((x) => x.protocol === 'ssh')!;
+  const admin = await adminClient(t);
+  const site = (await admin.post('/api/v1/sites', { name: 'Bench' })).json;
+  const asset = (await admin.post('/api/v1/assets', { name: 'BENCH', siteId: site.id, purdueLevel: 1, host: '127.0.0.1', accessMethods: [{ protocol: 'ssh', port: ssh.port }] })).json;
+  await admin.post(`/api/v1/assets/${asset.id}/accounts`, { name: 'default', username: ssh.username, kind: 'password', password: ssh.password });
+  const me = (await admin.get('/api/v1/users?username=admin')).json.items[0];
+  await admin.post('/api/v1/grants', { subjectType: 'user', subjectId: me.id, targetType: 'asset', target: asset.id });
+
+  const direct = await sshProtocol.connect({ host: '127.0.0.1', port: ssh.port, options: {} }, { username: ssh.username!, password: ssh.password }, { size: { cols: 200, rows: 50 } });
+  const d = await measure('direct SSH', {
+    write: (s) => direct.stream.write(s),
+    onData: (f) => direct.stream.on('data', (b: Buffer) => f(b.toString('latin1'))),
+    close: () => direct.close(),
+  });
+
+  const login = await fetch(`${t.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: t.admin.password }) });
+  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  const ws = new WebSocket(`${t.url.replace('http', 'ws')}/api/v1/sessions/connect?assetId=${asset.id}&protocol=ssh&port=${ssh.port}&cols=200&rows=50`, { headers: { cookie } });
+  await new Promise<void>((res) => ws.on('message', (m, bin) => !bin && JSON.parse(m.toString()).type === 'opened' && res()));
+  const g = await measure('through the gateway (WebSocket, recorded)', {
+    write: (s) => ws.send(Buffer.from(s)),
+    onData: (f) => ws.on('message', (m, bin) => bin && f((m as Buffer).toString('latin1'))),
+    close: () => ws.close(),
+  });
+  for (const r of [d, g]) console.log(`${r.name.padEnd(44)} ${r.mbps.toFixed(1).padStart(7)} MB/s   echo p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`);
+  console.log(`throughput ratio gateway/direct: ${(g.mbps / d.mbps).toFixed(2)}x   added echo latency p50 ${(g.p50 - d.p50).toFixed(2)} ms, p99 ${(g.p99 - d.p99).toFixed(2)} ms`);
+} finally {
+  await t.stop();
+  await lab.stop();
+  await removeLabAccount(ACCOUNT);
+  rmSync(dir, { recursive: true, force: true });
+}
