@@ -1,8 +1,8 @@
-import { lazy } from 'react';
+import { lazy, Suspense } from 'react';
 import { Navigate, Route, Routes } from 'react-router-dom';
 import { AdminOnly } from './auth/AdminOnly';
 import { LoginPage } from './auth/LoginPage';
-import { RequireAuth } from './auth/RequireAuth';
+import { FullPageLoader, RequireAuth } from './auth/RequireAuth';
 import { StaffOnly } from './auth/StaffOnly';
 import { AppLayout } from './layout/AppLayout';
 import { NotFoundPage } from './layout/NotFoundPage';
@@ -18,11 +18,38 @@ const SecuritySettingsPage = lazy(() => import('./system/SecuritySettingsPage').
 const LoginMessagePage = lazy(() => import('./system/LoginMessagePage').then((m) => ({ default: m.LoginMessagePage })));
 const TokensPage = lazy(() => import('./system/TokensPage').then((m) => ({ default: m.TokensPage })));
 const DomainsPage = lazy(() => import('./system/DomainsPage').then((m) => ({ default: m.DomainsPage })));
+const AssetDetailPage = lazy(() => import('./assets/AssetDetailPage').then((m) => ({ default: m.AssetDetailPage })));
+const ActiveSessionsPage = lazy(() => import('./sessions/SessionListPages').then((m) => ({ default: m.ActiveSessionsPage })));
+const HistoryPage = lazy(() => import('./sessions/SessionListPages').then((m) => ({ default: m.HistoryPage })));
+const PlaybackPage = lazy(() => import('./sessions/PlaybackPage').then((m) => ({ default: m.PlaybackPage })));
+const TerminalPage = lazy(() => import('./sessions/TerminalPages').then((m) => ({ default: m.TerminalPage })));
+const WatchPage = lazy(() => import('./sessions/TerminalPages').then((m) => ({ default: m.WatchPage })));
 
 export function App() {
   return (
     <Routes>
       <Route path="/login" element={<LoginPage />} />
+      {/* Terminals fill the window (no navigation around them) and open in tabs of their own. */}
+      <Route
+        path="/sessions/new"
+        element={
+          <RequireAuth>
+            <Suspense fallback={<FullPageLoader />}>
+              <TerminalPage />
+            </Suspense>
+          </RequireAuth>
+        }
+      />
+      <Route
+        path="/sessions/:sessionId/watch"
+        element={
+          <RequireAuth>
+            <Suspense fallback={<FullPageLoader />}>
+              <WatchPage />
+            </Suspense>
+          </RequireAuth>
+        }
+      />
       <Route
         element={
           <RequireAuth>
@@ -35,6 +62,10 @@ export function App() {
         <Route path="sites" element={<StaffOnly><SitesPage /></StaffOnly>} />
         <Route path="sites/:siteId" element={<StaffOnly><SiteDetailPage /></StaffOnly>} />
         <Route path="assets" element={<StaffOnly><AssetsPage /></StaffOnly>} />
+        <Route path="assets/:assetId" element={<StaffOnly><AssetDetailPage /></StaffOnly>} />
+        <Route path="sessions" element={<StaffOnly><ActiveSessionsPage /></StaffOnly>} />
+        <Route path="sessions/history" element={<StaffOnly><HistoryPage /></StaffOnly>} />
+        <Route path="sessions/:sessionId/play" element={<StaffOnly><PlaybackPage /></StaffOnly>} />
         <Route path="users" element={<StaffOnly><UsersPage /></StaffOnly>} />
         <Route path="groups" element={<StaffOnly><GroupsPage /></StaffOnly>} />
         <Route path="profile" element={<ProfilePage />} />

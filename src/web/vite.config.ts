@@ -23,8 +23,16 @@ export default defineConfig({
     chunkSizeWarningLimit: 800,
     rolldownOptions: {
       output: {
-        // Libraries change rarely: one long-cached vendor file, the pages load on demand.
-        codeSplitting: { groups: [{ name: 'vendor', test: /node_modules/ }] },
+        // Libraries change rarely: one long-cached vendor file, the pages load on demand. The
+        // terminal (xterm.js) and the recording player (asciinema-player, with its WebAssembly)
+        // only load with the pages that use them.
+        codeSplitting: {
+          groups: [
+            { name: 'xterm', test: /node_modules[\\/]@xterm[\\/]/, priority: 2 },
+            { name: 'asciinema', test: /node_modules[\\/](asciinema-player|solid-js)[\\/]/, priority: 2 },
+            { name: 'vendor', test: /node_modules/, priority: 1 },
+          ],
+        },
       },
     },
   },

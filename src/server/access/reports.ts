@@ -1,6 +1,6 @@
 
 import type { Db } from '../db/index.js';
-import { getAsset } from '../inventory/assets.js';
+import { getAsset, type Protocol } from '../inventory/assets.js';
 import { getUser } from '../identity/users.js';
 import { assetReachableBy } from './reach.js';
 
@@ -12,6 +12,8 @@ export interface ReachableAsset {
   purdueLevel: number;
   host: string;
   protocols: string[];
+  /** What Connect offers: each protocol with its port. */
+  accessMethods: { protocol: Protocol; port: number }[];
   safetyCritical: boolean;
   /** Why: each grant that matches, e.g. "group Vendors-ACME -> site Demo Plant". */
   via: string[];
@@ -72,6 +74,7 @@ export async function reachableAssets(db: Db, userId: string): Promise<{ user: {
       purdueLevel: r.purdue_level,
       host: r.host,
       protocols: [...new Set((JSON.parse(r.access_methods) as { protocol: string }[]).map((m) => m.protocol))],
+      accessMethods: (JSON.parse(r.access_methods) as { protocol: Protocol; port: number }[]).map((m) => ({ protocol: m.protocol, port: m.port })),
       safetyCritical: r.safety_critical === 1,
       via,
     };

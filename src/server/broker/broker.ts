@@ -153,7 +153,7 @@ export class Broker {
         let rec: { path: string; sha256: string } | null = null;
         let text: { typed: string; shown: string } | null = null;
         try {
-          if (end.terminatedBy) recorder.marker(`terminated by ${end.terminatedBy}: ${end.message}`);
+          if (end.terminatedBy) recorder.marker(end.message);
           rec = await recorder.close();
           const idx = await indexRecording(rec.path);
           text = { typed: idx.commands.join('\n').slice(0, 200_000), shown: idx.outputText.slice(0, 1_000_000) };

@@ -3,14 +3,14 @@ import { type Query, api, apiUrl } from './client';
 import type { Page, Site, Vendor, Zone } from './types';
 
 /** Paginated lists (useList / useAll / useCount). */
-export type Resource = 'sites' | 'zones' | 'assets' | 'users' | 'vendors' | 'groups';
+export type Resource = 'sites' | 'zones' | 'assets' | 'users' | 'vendors' | 'groups' | 'sessions';
 /** Query-key roots a mutation may refresh: the lists above and the non-paginated documents. */
-export type CacheKey = Resource | 'me' | 'settings' | 'tokens' | 'ldap-domains';
+export type CacheKey = Resource | 'me' | 'settings' | 'tokens' | 'ldap-domains' | 'vault' | 'host-keys';
 
 export const PAGE_SIZE = 50;
 
 /** One paginated list (cursor "load more"), keyed by resource and filters. */
-export function useList<T>(resource: Resource, filters: Query, options: { enabled?: boolean } = {}) {
+export function useList<T>(resource: Resource, filters: Query, options: { enabled?: boolean; refetchInterval?: number } = {}) {
   const query = useInfiniteQuery({
     queryKey: [resource, 'list', filters],
     queryFn: ({ pageParam, signal }) => api.get<Page<T>>(`/${resource}`, { ...filters, limit: PAGE_SIZE, cursor: pageParam }, signal),
@@ -18,6 +18,7 @@ export function useList<T>(resource: Resource, filters: Query, options: { enable
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     placeholderData: keepPreviousData,
     enabled: options.enabled ?? true,
+    refetchInterval: options.refetchInterval,
   });
   const items = query.data?.pages.flatMap((p) => p.items) ?? [];
   return { ...query, items };

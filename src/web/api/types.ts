@@ -20,11 +20,23 @@ import type { ImportResult } from '../../server/inventory/asset-import';
 import type { AccessMethod, Asset, LoginWindow, Protocol } from '../../server/inventory/assets';
 import type { Site } from '../../server/inventory/sites';
 import type { Zone } from '../../server/inventory/zones';
+import type { SessionRecord } from '../../server/broker/records';
+import type { LiveSessionView, ParticipantEvent, SessionState } from '../../server/broker/types';
+import type { AssetAccount } from '../../server/vault/accounts';
 
 export type {
   AccessMethod,
   ApiToken,
   Asset,
+  /** A vault account of an asset (GET /assets/:id/accounts): never the secret, only when it changed. */
+  AssetAccount,
+  /** What the terminal and watch WebSockets say about the session ('opened'). */
+  LiveSessionView,
+  /** The JSON (text) frames of the terminal and watch WebSockets besides 'opened'. */
+  ParticipantEvent,
+  /** A brokered session as GET /sessions lists it. */
+  SessionRecord,
+  SessionState,
   ConnectionTest,
   CreatedUser,
   Group,
@@ -170,3 +182,54 @@ export const GROUP_KINDS: readonly { value: GroupKind; label: string; help: stri
   { value: 'user_management', label: 'User management', help: 'Delegates the administration of users' },
 ];
 
+
+/** GET /sessions items and GET /sessions/:id: the record plus who watches it right now (live ones). */
+export type BrokeredSession = SessionRecord & { watchers: Watcher[] };
+export type Watcher = LiveSessionView['watchers'][number];
+
+/** A text frame of the terminal / watch WebSocket. */
+export type SessionSocketMessage =
+  | ParticipantEvent
+  | { type: 'opened'; session: LiveSessionView }
+  | { type: 'ended'; state: SessionState; reason: string; message: string; sessionId?: string }
+  | { type: 'error'; message: string };
+
+/** Protocols the browser terminal speaks today (the others are "coming soon"). */
+export type TerminalProtocol = LiveSessionView['protocol'];
+export const TERMINAL_PROTOCOLS: readonly Protocol[] = ['ssh', 'telnet'];
+
+export const SESSION_STATE_COLOR: Record<SessionState, string> = {
+  pending: 'yellow',
+  active: 'teal',
+  ended: 'gray',
+  terminated: 'red',
+  failed: 'orange',
+  interrupted: 'grape',
+};
+
+/** GET /sessions/:id/recording/verify (the route answers an inline shape). */
+export type RecordingVerification =
+  | { ok: true; interrupted: boolean; sha256: string; bytes: number; keyId: string }
+  | { ok: false; reason: string; message: string };
+
+/** GET /assets/:id/host-keys items (the route answers an inline shape). */
+export interface PinnedHostKey {
+  port: number;
+  fingerprint: string;
+  pinnedAt: string;
+  pinnedBy: string;
+}
+
+/** Exactly the fields POST /assets/:id/accounts accepts. */
+export type AccountInput =
+  | { name: string; username: string; kind: 'password'; password: string }
+  | { name: string; username: string; kind: 'ssh_key'; privateKey: string; passphrase?: string };
+
+/** Exactly the fields PATCH /assets/:id/accounts/:accountId accepts (a secret only when it is replaced). */
+export interface AccountUpdate {
+  name?: string;
+  username?: string;
+  password?: string;
+  privateKey?: string;
+  passphrase?: string | null;
+}

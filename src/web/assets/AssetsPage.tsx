@@ -12,6 +12,7 @@ import { IconCheck, IconPlayerPlay, IconTrash, IconUpload } from '../common/icon
 import { DataTable, DeleteAction, EditAction, ListFooter, listStatus, RowActions } from '../common/table';
 import { ConfirmModal, ListPageHeader } from '../common/ui';
 import { useConfirmDelete } from '../common/useConfirmDelete';
+import { ConnectMenu } from '../sessions/connect';
 import { AssetFormModal, PROTOCOL_OPTIONS } from './AssetFormModal';
 import { ImportModal } from './ImportModal';
 
@@ -75,7 +76,9 @@ export function AssetsPage() {
   const siteOptions = (sites.data?.items ?? []).map((s) => ({ value: s.id, label: s.name }));
   const zoneOptions = (zones.data?.items ?? []).map((z) => ({ value: z.id, label: z.name }));
   const csvFilters = { ...f, state: f.state || 'active' };
-  const cols = 8 + (selectable ? 1 : 0) + (admin ? 1 : 0);
+  // Imported assets are not reachable: no Connect there.
+  const connectable = !imported;
+  const cols = 8 + (selectable ? 1 : 0) + (connectable ? 1 : 0) + (admin ? 1 : 0);
 
   return (
     <>
@@ -235,6 +238,7 @@ export function AssetsPage() {
             <Table.Th>Tags</Table.Th>
             <Table.Th>Vendor / model</Table.Th>
             <Table.Th>Firmware</Table.Th>
+            {connectable && <Table.Th w={110} />}
             {admin && <Table.Th w={90} />}
           </>
         }
@@ -255,7 +259,7 @@ export function AssetsPage() {
                 <Checkbox aria-label={`Select ${a.name}`} checked={selected.has(a.id)} onChange={() => toggle(a.id)} />
               </Table.Td>
             )}
-            <AssetNameCell name={a.name} safetyCritical={a.safetyCritical} explained>
+            <AssetNameCell name={a.name} safetyCritical={a.safetyCritical} explained to={`/assets/${a.id}`}>
               {a.description && (
                 <Text size="xs" c="dimmed" lineClamp={1} maw={260} title={a.description}>
                   {a.description}
@@ -306,6 +310,11 @@ export function AssetsPage() {
                 {a.firmware || '—'}
               </Text>
             </Table.Td>
+            {connectable && (
+              <Table.Td>
+                <ConnectMenu assetId={a.id} assetName={a.name} methods={a.accessMethods} />
+              </Table.Td>
+            )}
             {admin && (
               <RowActions>
                 <EditAction label={`Edit ${a.name}`} onClick={() => setForm({ asset: a })} />

@@ -1,5 +1,6 @@
-import { Badge, Group, Table, Text, Tooltip } from '@mantine/core';
+import { Anchor, Badge, Group, Table, Text, Tooltip } from '@mantine/core';
 import type { ReactNode } from 'react';
+import { Link } from 'react-router-dom';
 import { purdueLabel, purdueShort } from '../api/types';
 import { IconShield } from './icons';
 
@@ -19,14 +20,20 @@ function SafetyBadge({ explained }: { explained: boolean }) {
   );
 }
 
-/** Asset name with the safety-critical mark; `children` go below the name. */
-export function AssetNameCell({ name, safetyCritical, explained = false, children }: { name: string; safetyCritical: boolean; explained?: boolean; children?: ReactNode }) {
+/** Asset name (a link to the asset's page with `to`) with the safety-critical mark; `children` go below the name. */
+export function AssetNameCell({ name, safetyCritical, explained = false, to, children }: { name: string; safetyCritical: boolean; explained?: boolean; to?: string; children?: ReactNode }) {
   return (
     <Table.Td>
       <Group gap={6} wrap="nowrap">
-        <Text size="sm" fw={500}>
-          {name}
-        </Text>
+        {to ? (
+          <Anchor component={Link} to={to} size="sm" fw={500} data-testid="asset-link">
+            {name}
+          </Anchor>
+        ) : (
+          <Text size="sm" fw={500}>
+            {name}
+          </Text>
+        )}
         {safetyCritical && <SafetyBadge explained={explained} />}
       </Group>
       {children}

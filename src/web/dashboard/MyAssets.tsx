@@ -1,18 +1,30 @@
 import { Badge, Group, Table, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../api/client';
-import type { ReachableAsset } from '../api/types';
+import { PROTOCOLS, type Protocol, type ReachableAsset } from '../api/types';
 import { useMe } from '../auth/AuthProvider';
 import { AssetNameCell, HostCell, PurdueCell, SiteZoneCell } from '../common/assetCells';
 import { DataTable } from '../common/table';
 import { PageHeader } from '../common/ui';
+import { ConnectMenu, type ConnectTarget } from '../sessions/connect';
+
+/**
+ * GET /me/assets names protocols; ports come with `accessMethods` where the gateway sends them,
+ * otherwise the protocol's default port is tried.
+ */
+type MyAsset = ReachableAsset & { accessMethods?: { protocol: Protocol; port: number }[] };
+
+function targets(a: MyAsset): ConnectTarget[] {
+  if (a.accessMethods?.length) return a.accessMethods.map((m) => ({ protocol: m.protocol, port: m.port }));
+  return a.protocols.filter((p): p is Protocol => (PROTOCOLS as readonly string[]).includes(p)).map((protocol) => ({ protocol, port: null }));
+}
 
 /** A Client's start page: the assets granted to them (GET /api/v1/me/assets). */
 export function MyAssets() {
   const me = useMe();
   const q = useQuery({
     queryKey: ['assets', 'mine'],
-    queryFn: ({ signal }) => api.get<{ count: number; assets: ReachableAsset[] }>('/me/assets', undefined, signal),
+    queryFn: ({ signal }) => api.get<{ count: number; assets: MyAsset[] }>('/me/assets', undefined, signal),
   });
   const items = q.data?.assets ?? [];
   return (
@@ -29,12 +41,13 @@ export function MyAssets() {
             <Table.Th>Host</Table.Th>
             <Table.Th>Protocols</Table.Th>
             <Table.Th>Granted through</Table.Th>
+            <Table.Th w={110} />
           </>
         }
-        status={{ colSpan: 6, loading: q.isPending, error: q.error, empty: items.length === 0, emptyText: 'No assets are granted to you yet. Ask your administrator.' }}
+        status={{ colSpan: 7, loading: q.isPending, error: q.error, empty: items.length === 0, emptyText: 'No assets are granted to you yet. Ask your administrator.' }}
       >
         {items.map((a) => (
-          <Table.Tr key={a.id}>
+          <Table.Tr key={a.id} data-testid="my-asset-row" data-asset-name={a.name}>
             <AssetNameCell name={a.name} safetyCritical={a.safetyCritical} />
             <SiteZoneCell site={<Text size="sm">{a.siteName}</Text>} zoneName={a.zoneName} />
             <PurdueCell level={a.purdueLevel} />
@@ -52,6 +65,9 @@ export function MyAssets() {
               <Text size="xs" c="dimmed">
                 {a.via.join('; ') || '—'}
               </Text>
+            </Table.Td>
+            <Table.Td>
+              <ConnectMenu assetId={a.id} assetName={a.name} methods={targets(a)} />
             </Table.Td>
           </Table.Tr>
         ))}

@@ -6,9 +6,11 @@ import { useAuth, useMe } from '../auth/AuthProvider';
 import { ChangePasswordForm } from '../auth/ChangePasswordForm';
 import { PageLoader } from '../auth/RequireAuth';
 import {
+  IconActivity,
   IconDashboard,
   IconFactory,
   IconGate,
+  IconHistory,
   IconKey,
   IconLock,
   IconLogout,
@@ -28,6 +30,8 @@ interface NavItem {
   icon: ComponentType<{ size?: number }>;
   roles?: Role[];
   testId: string;
+  /** Active only on exactly this path (not on the paths below it). */
+  exact?: boolean;
 }
 
 /** Inventory and users are staff areas (the gateway answers 403 to Clients there). */
@@ -39,6 +43,12 @@ const NAV: NavItem[] = [
   { to: '/assets', label: 'Assets', icon: IconServer, roles: STAFF, testId: 'nav-assets' },
   { to: '/users', label: 'Users', icon: IconUsers, roles: STAFF, testId: 'nav-users' },
   { to: '/groups', label: 'Groups', icon: IconUsersGroup, roles: STAFF, testId: 'nav-groups' },
+];
+
+/** Brokered sessions: who is connected now, and what happened (recordings). Staff only. */
+const SESSIONS: NavItem[] = [
+  { to: '/sessions', label: 'Active sessions', icon: IconActivity, testId: 'nav-sessions-active', exact: true },
+  { to: '/sessions/history', label: 'History', icon: IconHistory, testId: 'nav-sessions-history' },
 ];
 
 /** System Management: gateway-wide settings, Administrators only. */
@@ -61,7 +71,10 @@ export function AppLayout() {
   const [opened, { toggle, close }] = useDisclosure();
   const [pwOpen, setPwOpen] = useState(false);
 
-  const isActive = (to: string) => (to === '/' ? location.pathname === '/' : location.pathname === to || location.pathname.startsWith(`${to}/`));
+  const isActive = (to: string, exact = false) =>
+    to === '/' || exact ? location.pathname === to : location.pathname === to || location.pathname.startsWith(`${to}/`);
+  const staff = STAFF.includes(me.role);
+  const onPlayback = /^\/sessions\/[^/]+\/play$/.test(location.pathname);
 
   return (
     <AppShell header={{ height: 56 }} navbar={{ width: 230, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="lg">
@@ -134,6 +147,16 @@ export function AppLayout() {
               <NavItemLink key={n.to} item={n} active={isActive(n.to)} onClick={close} />
             ))}
           </nav>
+          {staff && (
+            <nav aria-label="Sessions">
+              <Text fz={11} fw={700} c="dimmed" tt="uppercase" px="sm" mt="lg" mb={6} style={{ letterSpacing: '0.04em' }}>
+                Sessions
+              </Text>
+              {SESSIONS.map((n) => (
+                <NavItemLink key={n.to} item={n} active={n.to === '/sessions/history' && onPlayback ? true : isActive(n.to, n.exact)} onClick={close} />
+              ))}
+            </nav>
+          )}
           {me.role === 'Administrator' && (
             <nav aria-label="System management">
               <Text fz={11} fw={700} c="dimmed" tt="uppercase" px="sm" mt="lg" mb={6} style={{ letterSpacing: '0.04em' }}>
