@@ -25,6 +25,9 @@ export interface Config {
   loginRateLimit: number;
   /** The console's public URL (https://gateway.plant.example); WebAuthn binds keys to its host. Default: the request's Host. */
   publicUrl: string | undefined;
+  /** SSH front door (sshd/): its port on `host` (0 = any free port), and whether it runs at all. */
+  sshPort: number;
+  sshEnabled: boolean;
 }
 
 const fileSchema = z
@@ -47,6 +50,8 @@ const fileSchema = z
     webRoot: z.string().min(1),
     trustProxy: z.boolean(),
     publicUrl: z.url(),
+    sshPort: z.number().int().min(0).max(65535),
+    sshEnabled: z.boolean(),
   })
   .partial();
 
@@ -124,6 +129,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     trustProxy: envBool(env, 'PORTCULLIS_TRUST_PROXY') ?? fromFile.trustProxy ?? false,
     loginRateLimit: Number(env.PORTCULLIS_LOGIN_RATE_LIMIT || 20),
     publicUrl: env.PORTCULLIS_PUBLIC_URL || fromFile.publicUrl || undefined,
+    sshPort: envInt(env, 'PORTCULLIS_SSH_PORT') ?? fromFile.sshPort ?? 2222,
+    sshEnabled: envBool(env, 'PORTCULLIS_SSH') ?? fromFile.sshEnabled ?? true,
     ...overrides,
   };
   if (config.tls.enabled && Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) {

@@ -15,6 +15,7 @@ import { disableInactiveAccounts, expireAccounts } from './identity/users.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { ensureTls, type TlsMaterial } from './tls.js';
+import { loadOrCreateHostKey, startFrontDoor } from './sshd/index.js';
 import { packageVersion } from './version.js';
 
 export interface Gateway {
@@ -27,6 +28,9 @@ export interface Gateway {
   tls: TlsMaterial | undefined;
   secrets: SecretBox;
   logger: Logger;
+  /** SSH front door: its port (undefined when off or not bound) and host key fingerprint. */
+  sshPort: number | undefined;
+  sshFingerprint: string | undefined;
   close(): Promise<void>;
 }
 
@@ -49,13 +53,15 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
     identityEvents.on('user-deactivated', onDeactivated);
     const interrupted = await broker.recoverInterrupted();
     if (interrupted) logger.warn({ sessions: interrupted }, 'sessions interrupted by the last stop were closed');
-    const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version, secrets, broker });
+    const sshHostKey = config.sshEnabled ? loadOrCreateHostKey(config.dataDir) : undefined;
+    const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version, secrets, broker, sshHostKeyFingerprint: sshHostKey?.fingerprint });
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
     logger.info({ url, database: database.describe, version }, 'gateway listening');
+    const sshd = sshHostKey ? await startFrontDoor({ config, db: database.db, secrets, broker, logger, hostKey: sshHostKey, consoleUrl: config.publicUrl ?? url }) : undefined;
 
     const housekeeping = setInterval(() => {
       expireAccounts(database.db).catch((err) => logger.error({ err }, 'account expiry sweep failed'));
@@ -70,11 +76,12 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
     await expireAccounts(database.db);
 
     return {
-      url, app, rules, database, bootstrap, tls, logger, secrets, broker,
+      url, app, rules, database, bootstrap, tls, logger, secrets, broker, sshPort: sshd?.port, sshFingerprint: sshHostKey?.fingerprint,
       async close() {
         clearInterval(housekeeping);
         identityEvents.off('user-deactivated', onDeactivated);
         await broker.shutdown();
+        await sshd?.close();
         await app.close();
         await database.close();
       },

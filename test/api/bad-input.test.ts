@@ -137,6 +137,13 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
     { body: { name: 'ITSM', role: 'Client' }, status: 400, detail: /expiresAt/ },
   ] },
   'DELETE /api/v1/tokens/:id': { valid: {}, cases: [] },
+  'POST /api/v1/me/ssh-keys': { valid: { name: 'Laptop', publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBf7sRX2r8vZ/0Bp0pVpCjN2n6Qv4h0HhJ3vC9hV8a0D me@host' }, cases: [
+    { body: { name: 'Laptop', publicKey: 'not a key' }, status: 400, detail: /not a supported public key/ },
+    { body: { name: 'Laptop', publicKey: '-----BEGIN OPENSSH PRIVATE KEY-----' }, status: 400, detail: /private key/ },
+    { body: { name: '', publicKey: 'ssh-ed25519 AAAA' }, status: 400, detail: /name/ },
+    { body: { name: 'Laptop' }, status: 400, detail: /publicKey/ },
+  ] },
+  'DELETE /api/v1/me/ssh-keys/:id': { valid: {}, cases: [] },
   'POST /api/v1/sessions/:id/terminate': { valid: { reason: 'x' }, cases: [{ body: { reason: '' }, status: 400, detail: /say why/ }] },
   'DELETE /api/v1/assets/:id/host-keys/:port': { valid: {}, cases: [] },
   'POST /api/v1/assets/:id/accounts': { valid: { name: 'maint', username: 'root', kind: 'password', password: 'x' }, cases: [
@@ -224,7 +231,7 @@ describe('bad input on every write endpoint', () => {
       const hasBody = rule.method !== 'DELETE' && key !== 'POST /api/v1/assets/import';
       for (const [i, cs] of entry.cases.entries()) await check(`${key} case ${i}`, rule.method, real, fill(cs.body), cs.status, cs.detail);
       if (rule.url.includes(':id')) {
-        const session = kind === 'me';
+        const session = kind === 'me' && !rule.url.includes('/ssh-keys/');
         const webauthnKey = rule.url.includes('/webauthn/keys/');
         await check(`${key} malformed id`, rule.method, rule.url.replace(':id', 'not-a-uuid').replace(':userId', ids.user!).replace(':accountId', ids.account!).replace(':port', '22'), hasBody ? fill(entry.valid) : undefined, 400, webauthnKey ? /must be a credential id/ : session ? /must be a session id/ : /must be an id/);
         const unknown = session ? '0'.repeat(64) : '00000000-0000-4000-8000-000000000000';

@@ -98,6 +98,8 @@ export async function startGateway(opts: { adminPassword?: string; dialect?: Tes
     tls: { ...base.tls, enabled: opts.tls ?? true },
     // The suites sign in often from 127.0.0.1; the rate-limit test sets its own low limit.
     loginRateLimit: opts.loginRateLimit ?? 10_000,
+    // The SSH front door listens on a port of the OS's choosing in tests.
+    sshPort: 0,
   };
   const gw = await start(config, { logger: createLogger(config.logLevel, opts.logTo), ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.limits ? { limits: opts.limits } : {}) });
   const password = opts.adminPassword ?? gw.bootstrap.oneTimePassword;

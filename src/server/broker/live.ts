@@ -61,7 +61,15 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
     this.startedAt = new Date(clock.now()).toISOString();
     conn.stream.on('data', (chunk: Buffer) => this.fromAsset(chunk));
     conn.stream.on('error', () => {});
-    conn.ended.then((e) => this.end({ state: 'ended', reason: e.how === 'error' ? 'asset_error' : 'closed', message: e.message }));
+    conn.ended.then((e) => {
+      const end = () => void this.end({ state: 'ended', reason: e.how === 'error' ? 'asset_error' : 'closed', message: e.message });
+      // Relay and record what the asset sent just before closing (a quick exec) before ending.
+      const stream = conn.stream;
+      if (stream.readableEnded || stream.destroyed) return end();
+      stream.once('end', end);
+      stream.once('close', end);
+      clock.setTimer(1000, end);
+    });
     recorder.on('pressure', (on: boolean) => (on ? this.conn.stream.pause() : this.maybeResume()));
     recorder.on('fault', (err: Error) => this.end({ state: 'failed', reason: 'recording_failed', message: `the recording could not be written (${err.message}): the session was ended` }));
     this.armIdle();

@@ -4,6 +4,7 @@ import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_identity.js';
 import * as m0003 from './migrations/0003_vault.js';
 import * as m0004 from './migrations/0004_sessions.js';
+import * as m0005 from './migrations/0005_user_ssh_keys.js';
 
 /** The one migration set, in order. Add new files here; never edit a released migration. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002_identity': m0002,
   '0003_vault': m0003,
   '0004_sessions': m0004,
+  '0005_user_ssh_keys': m0005,
 };
 
 /** Name of the newest migration (what a fully migrated database is at). */

@@ -27,6 +27,7 @@ import { inventoryRoutes } from './routes/inventory.js';
 import { ldapLogin } from '../identity/ldap/authenticate.js';
 import { ldapRoutes } from './routes/ldap.js';
 import { meRoutes } from './routes/me.js';
+import { sshKeyRoutes } from './routes/ssh-keys.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { settingsRoutes } from './routes/settings.js';
 import { systemRoutes } from './routes/system.js';
@@ -43,6 +44,8 @@ export interface AppDeps {
   secrets: SecretBox;
   broker: Broker;
   version: string;
+  /** SHA256 fingerprint of the SSH front door's host key (undefined: front door off). */
+  sshHostKeyFingerprint?: string | undefined;
 }
 
 export interface App {
@@ -53,7 +56,8 @@ export interface App {
 
 const CSP = {
   defaultSrc: ["'self'"],
-  scriptSrc: ["'self'"],
+  // 'wasm-unsafe-eval' lets the recording player compile WebAssembly; JavaScript eval stays blocked.
+  scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
   styleSrc: ["'self'", "'unsafe-inline'"],
   imgSrc: ["'self'", 'data:'],
   connectSrc: ["'self'"],
@@ -127,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   accessRoutes(router);
   auditRoutes(router);
   meRoutes(router, routeDeps);
+  sshKeyRoutes(router);
   webauthnRoutes(router, routeDeps);
   settingsRoutes(router);
   tokenRoutes(router);

@@ -33,6 +33,7 @@ export function systemRoutes(r: Router, app: FastifyInstance, deps: AppDeps) {
       database: { dialect: database.dialect, location: database.describe },
       dataDir: config.dataDir,
       tls: deps.tls ? { selfSigned: deps.tls.selfSigned, fingerprint256: deps.tls.fingerprint256 } : null,
+      sshHostKeyFingerprint: deps.sshHostKeyFingerprint ?? null,
       node: process.version,
     }) });
 }

@@ -1,0 +1,234 @@
+import type { Logger } from 'pino';
+import type { PseudoTtyInfo, ServerChannel, Session, WindowChangeInfo } from 'ssh2';
+import { SessionOpenError, type Broker } from '../broker/broker.js';
+import type { LiveSession, Participant } from '../broker/types.js';
+import type { Db } from '../db/index.js';
+import type { UsersTable } from '../db/schema.js';
+import { DomainError } from '../errors.js';
+import type { TerminalSize } from '../protocols/types.js';
+import { recordedOutput } from './catchup.js';
+import { type Choice, pickChoice, printable } from './menu.js';
+import { nameOneOf, resolveTarget } from './target.js';
+import type { LoginName } from './username.js';
+
+/**
+ * One SSH "session" channel at the front door: pty-req, window-change, then a shell (menu or the
+ * named asset) or an exec request, opened through the broker like the browser terminal
+ * (via 'ssh'), recorded and audited there. The channel and the live session are piped with
+ * backpressure both ways; the session's end closes the channel with an exit status.
+ *
+ * Exit status: the remote command's (or shell's) own when it ended by itself; 255 (what `ssh`
+ * returns for its own failures) when the gateway refused, cut or lost the session.
+ */
+export const EXIT_GATEWAY = 255;
+/** Output held back while missed output is fetched from the recording, before the asset must wait. */
+const HOLD_LIMIT = 1 << 20;
+
+export interface SessionDeps {
+  db: Db;
+  broker: Broker;
+  logger: Logger;
+  menuTimeoutMs: number;
+  /** For recordings (recording_path is relative to it). */
+  dataDir: string;
+}
+
+export interface Principal {
+  user: UsersTable;
+  login: LoginName;
+  ip: string | null;
+  /** Things refused on this connection (forwarding...) the user should read about. */
+  notes: string[];
+  /** Shows a note on the running session's stderr (set while one runs). */
+  tell?: (note: string) => void;
+}
+
+const SUBSYSTEM_REFUSED = (name: string) =>
+  `the "${printable(name).slice(0, 40)}" subsystem is not available through Portcullis: no file transfer (sftp/scp) or other subsystem passes the gateway.`;
+
+export function serveSession(deps: SessionDeps, who: Principal, session: Session): void {
+  let pty: { term: string; size: TerminalSize } | undefined;
+  let live: LiveSession | undefined;
+  let started = false;
+
+  session.on('pty', (accept: (() => void) | undefined, _reject: unknown, info: PseudoTtyInfo) => {
+    pty = { term: typeof info.term === 'string' && info.term ? info.term.slice(0, 64) : 'xterm-256color', size: { cols: info.cols || 80, rows: info.rows || 24 } };
+    accept?.();
+  });
+  session.on('window-change', (accept: (() => void) | undefined, _reject: unknown, info: WindowChangeInfo) => {
+    const size = { cols: info.cols || 80, rows: info.rows || 24 };
+    if (pty) pty.size = size;
+    live?.resize(size);
+    accept?.();
+  });
+  session.on('env', (_accept: unknown, reject: (() => void) | undefined) => reject?.());
+  session.on('signal', (_accept: unknown, reject: (() => void) | undefined) => reject?.());
+  const note = (text: string) => (who.tell ? who.tell(text) : who.notes.push(text));
+  session.on('x11', (_accept: unknown, reject: (() => void) | undefined) => {
+    note('X11 forwarding is not available through Portcullis.');
+    reject?.();
+  });
+  session.on('auth-agent', (_accept: unknown, reject: (() => void) | undefined) => {
+    note('agent forwarding is not available through Portcullis: the gateway signs in to the asset with the vaulted credential.');
+    reject?.();
+  });
+  // One shell, command or subsystem per session channel (a second request is refused).
+  const once = (reject: (() => void) | undefined, start: () => void) => {
+    if (started) return reject?.();
+    started = true;
+    start();
+  };
+  session.on('subsystem', (accept: () => ServerChannel, reject: (() => void) | undefined, info: { name: string }) =>
+    once(reject, () => refuse(accept(), SUBSYSTEM_REFUSED(info.name), false)),
+  );
+  session.on('shell', (accept: () => ServerChannel, reject: (() => void) | undefined) => once(reject, () => void run(accept(), undefined)));
+  session.on('exec', (accept: () => ServerChannel, reject: (() => void) | undefined, info: { command: string }) => once(reject, () => void run(accept(), info.command)));
+
+  /** One clear line on stderr, then the channel closes with a non-zero status. */
+  function refuse(ch: ServerChannel, message: string, tty = pty !== undefined): void {
+    const nl = tty ? '\r\n' : '\n';
+    if (ch.writable) ch.stderr.write(`[Portcullis] ${message}${nl}`);
+    close(ch, EXIT_GATEWAY);
+  }
+
+  function close(ch: ServerChannel, status: number): void {
+    try {
+      ch.exit(status);
+      ch.end();
+    } catch {
+      // the client is gone
+    }
+  }
+
+  async function run(ch: ServerChannel, command: string | undefined): Promise<void> {
+    const tty = pty !== undefined;
+    const nl = tty ? '\r\n' : '\n';
+    ch.on('error', () => {});
+    const tell = (note: string) => {
+      if (ch.writable) ch.stderr.write(`[Portcullis] ${note}${nl}`);
+    };
+    for (const note of who.notes.splice(0)) tell(note);
+    who.tell = tell;
+    let gone = false;
+    ch.once('close', () => {
+      gone = true;
+      if (who.tell === tell) delete who.tell;
+    });
+    try {
+      const target = await resolveTarget(deps.db, who.user, who.login);
+      let choice: Choice | undefined;
+      if (target.kind === 'refuse') return refuse(ch, target.message);
+      if (target.kind === 'open') choice = target.choice;
+      else if (command !== undefined) return refuse(ch, nameOneOf(who.user.username, target.choices));
+      else {
+        choice = await pickChoice(ch, target.choices, { title: target.title, pty: tty, timeoutMs: deps.menuTimeoutMs });
+        if (!choice) return close(ch, gone ? EXIT_GATEWAY : 0);
+      }
+      if (gone) return;
+      await bridge(ch, choice, command, () => gone);
+    } catch (err) {
+      if (err instanceof DomainError) return refuse(ch, err.message);
+      deps.logger.error({ err, user: who.user.username }, 'SSH front door: session failed');
+      refuse(ch, 'the gateway could not open the session');
+    }
+  }
+
+  async function bridge(ch: ServerChannel, choice: Choice, command: string | undefined, isGone: () => boolean): Promise<void> {
+    const tty = pty !== undefined;
+    if (tty) ch.write(`Connecting to ${printable(choice.assetName)} (${choice.protocol}:${choice.port})...\r\n`);
+    let s: LiveSession;
+    try {
+      s = await deps.broker.open({
+        userId: who.user.id,
+        assetId: choice.assetId,
+        protocol: choice.protocol,
+        port: choice.port,
+        sourceIp: who.ip,
+        via: 'ssh',
+        size: pty?.size ?? { cols: 80, rows: 24 },
+        ...(pty ? { term: pty.term } : {}),
+        ...(command !== undefined ? { command } : {}),
+      });
+    } catch (err) {
+      if (err instanceof SessionOpenError || err instanceof DomainError) return refuse(ch, err.message);
+      throw err;
+    }
+    if (isGone()) {
+      await s.close('the SSH client left before the session opened');
+      return;
+    }
+    live = s;
+    if (pty) s.resize(pty.size);
+
+    type End = { state: string; reason: string; message: string };
+    let finished = false;
+    const finish = (ev: End) => {
+      if (finished) return;
+      finished = true;
+      const code = /exited with code (\d+)/.exec(ev.message);
+      const status = ev.reason === 'closed' && ev.state === 'ended' ? (code ? Number(code[1]) : 0) : EXIT_GATEWAY;
+      // Without a terminal stdout stays the command's: the gateway's reason goes to stderr.
+      if (!tty && status === EXIT_GATEWAY && ch.writable) ch.stderr.write(`[Portcullis] Session ended: ${ev.message}\n`);
+      close(ch, status);
+    };
+    ch.on('data', (data: Buffer) => s.input(data));
+    ch.resume();
+    ch.once('close', () => {
+      if (s.view().state === 'active') void s.close('the SSH client disconnected');
+    });
+
+    // Over before we could attach (a quick command): everything comes from the sealed recording.
+    if (s.view().state !== 'active') {
+      const out = await recordedOutput(deps.db, deps.dataDir, s);
+      const row = await deps.db.selectFrom('remote_sessions').select(['state', 'end_reason', 'end_message']).where('id', '=', s.id).executeTakeFirst();
+      const message = row?.end_message ?? 'the session has ended';
+      if (out && ch.writable) ch.write(out);
+      if (tty && ch.writable) ch.write(`\r\n[Portcullis] Session ended: ${message}\r\n`);
+      return finish({ state: row?.state ?? 'ended', reason: row?.end_reason ?? 'closed', message });
+    }
+
+    // Output the owner missed before attaching is fetched back from the recording; what comes
+    // meanwhile is held (bounded: past the limit the asset waits) and follows it in order.
+    let held: Buffer[] | undefined;
+    let heldBytes = 0;
+    let heldEnd: End | undefined;
+    const owner: Participant = {
+      role: 'owner',
+      name: who.user.username,
+      userId: who.user.id,
+      output(data) {
+        if (!ch.writable) return true;
+        // The broker's own "Session ended: ..." line: shown on a terminal, kept off a command's stdout.
+        if (s.view().state !== 'active' && !tty) return true;
+        if (held) {
+          held.push(data);
+          heldBytes += data.length;
+          return heldBytes < HOLD_LIMIT;
+        }
+        return ch.write(data);
+      },
+      event(ev) {
+        if (ev.type !== 'ended') return;
+        if (held) heldEnd = ev;
+        else finish(ev);
+      },
+    };
+    const missed = (s as unknown as { bytesOut?: unknown }).bytesOut;
+    if (typeof missed === 'number' && missed > 0) {
+      held = [];
+      void recordedOutput(deps.db, deps.dataDir, s, missed).catch(() => undefined).then((prefix) => {
+        if (prefix && ch.writable) ch.write(prefix);
+        for (const b of held ?? []) if (ch.writable) ch.write(b);
+        held = undefined;
+        if (heldEnd) finish(heldEnd);
+        else s.resume();
+      });
+    }
+    const detach = s.attach(owner);
+    ch.on('drain', () => s.resume());
+    ch.once('close', detach);
+    void s.done.then((d) => {
+      if (!held) finish({ state: d.state, reason: d.reason, message: d.reason });
+    });
+  }
+}
