@@ -30,14 +30,21 @@ describe('demo seeding', () => {
   });
 
   it('seeds Demo Plant with one asset per lab target, across Purdue levels, idempotently', async () => {
-    const ctx = { db: t.gw.database.db, actor: { id: null, name: 'cli:test', ip: null } };
-    assert.deepEqual((await seedDemo(ctx, lab.targets)).sort(), ['HMI-03', 'PLC-01', 'RTU-02', 'SCADA-04']);
-    assert.deepEqual(await seedDemo(ctx, lab.targets), [], 'a second start adds nothing');
+    const ctx = { db: t.gw.database.db, actor: { id: null, name: 'cli:test', ip: null }, secrets: t.gw.secrets };
+    assert.deepEqual((await seedDemo(ctx, lab.targets, 'admin')).sort(), ['HMI-03', 'PLC-01', 'RTU-02', 'SCADA-04']);
+    assert.deepEqual(await seedDemo(ctx, lab.targets, 'admin'), [], 'a second start adds nothing');
     const c = await adminClient(t);
     const assets = (await c.get('/api/v1/assets?tag=demo')).json.items as { name: string; siteName: string; purdueLevel: number; accessMethods: { protocol: string; port: number }[] }[];
     assert.deepEqual(
       assets.map((a) => `${a.name} ${a.siteName} L${a.purdueLevel} ${a.accessMethods[0]!.protocol}:${a.accessMethods[0]!.port}`),
       ['HMI-03 Demo Plant L2 vnc:25901', 'PLC-01 Demo Plant L1 ssh:22201', 'RTU-02 Demo Plant L1 telnet:22323', 'SCADA-04 Demo Plant L3 rdp:23890'],
     );
+    // The admin can connect at once: credentials vaulted, site granted through the demo group.
+    const me = (await c.get('/api/v1/me/assets')).json;
+    assert.deepEqual(me.assets.map((a: { name: string }) => a.name), ['HMI-03', 'PLC-01', 'RTU-02', 'SCADA-04']);
+    const plc = assets.find((a) => a.name === 'PLC-01') as unknown as { id: string };
+    assert.deepEqual((await c.get(`/api/v1/assets/${plc.id}/accounts`)).json.items.map((a: { name: string }) => a.name), ['default']);
+    const s = await t.gw.broker.open({ userId: me.user.id, assetId: plc.id, protocol: 'ssh', port: 22201, sourceIp: null, via: 'browser', size: { cols: 80, rows: 24 } });
+    await s.close('demo check');
   });
 });

@@ -3,7 +3,11 @@ import { resolve } from 'node:path';
 import { DEFAULT_LAB_PORTS, describeTargets, type LabTarget, startLab } from '../../lab/index.js';
 import { cliActor } from '../server/audit/log.js';
 import type { Config } from '../server/config.js';
-import type { Ctx } from '../server/context.js';
+import { createGrant } from '../server/access/grants.js';
+import type { SecretCtx } from '../server/context.js';
+import { addMember, createGroup } from '../server/identity/groups.js';
+import { findUserRowByUsername } from '../server/identity/users.js';
+import { createAccount } from '../server/vault/accounts.js';
 import { createAsset, findAssetByName } from '../server/inventory/assets.js';
 import { createSite, findSiteByName } from '../server/inventory/sites.js';
 import { createZone, findZoneByName } from '../server/inventory/zones.js';
@@ -17,8 +21,11 @@ const ZONES = [
   { name: 'Operations (L3)', purdueLevel: 3, targetSecurityLevel: 2 },
 ];
 
-/** Seeds "Demo Plant" with one asset per lab target (idempotent: existing names are kept). */
-export async function seedDemo(ctx: Ctx, targets: LabTarget[]): Promise<string[]> {
+/**
+ * Seeds "Demo Plant" with one asset per lab target, the lab's credentials in the vault, and a
+ * permission group granting the site to the first administrator (idempotent: existing names are kept).
+ */
+export async function seedDemo(ctx: SecretCtx, targets: LabTarget[], adminUsername?: string): Promise<string[]> {
   const created: string[] = [];
   const site =
     (await findSiteByName(ctx.db, SITE)) ??
@@ -47,6 +54,24 @@ export async function seedDemo(ctx: Ctx, targets: LabTarget[]): Promise<string[]
     });
     created.push(t.name);
   }
+  // The lab's credentials go into the vault, so Connect works at once (SSH and Telnet today).
+  for (const t of targets) {
+    if (!t.username) continue;
+    const asset = await findAssetByName(ctx.db, t.name);
+    if (!asset) continue;
+    const has = await ctx.db.selectFrom('asset_accounts').select('id').where('asset_id', '=', asset.id).where('name', '=', 'default').executeTakeFirst();
+    if (!has) await createAccount(ctx, asset.id, { name: 'default', username: t.username, kind: 'password', password: t.password });
+  }
+  const groupName = 'Demo Plant engineers';
+  let group = await ctx.db.selectFrom('groups').select('id').where('name', '=', groupName).executeTakeFirst();
+  if (!group) {
+    group = { id: (await createGroup(ctx, { name: groupName, kind: 'permission', description: 'May connect to the demo lab targets' })).id };
+    await createGrant(ctx, { subjectType: 'group', subjectId: group.id, targetType: 'site', target: site.id });
+  }
+  const admin = adminUsername ? await findUserRowByUsername(ctx.db, adminUsername) : undefined;
+  if (admin && !(await ctx.db.selectFrom('group_members').select('user_id').where('group_id', '=', group.id).where('user_id', '=', admin.id).executeTakeFirst())) {
+    await addMember(ctx, group.id, admin.id);
+  }
   return created;
 }
 
@@ -58,7 +83,7 @@ export async function runDemo(config: Config): Promise<void> {
   let gw: Awaited<ReturnType<typeof startGateway>> | undefined;
   try {
     gw = await startGateway(config);
-    await seedDemo({ db: gw.database.db, actor: cliActor() }, lab.targets);
+    await seedDemo({ db: gw.database.db, actor: cliActor(), secrets: gw.secrets }, lab.targets, gw.bootstrap.username);
   } catch (err) {
     await gw?.close().catch(() => {});
     await lab.stop();
@@ -68,7 +93,8 @@ export async function runDemo(config: Config): Promise<void> {
     '',
     '  Demo lab targets (site "Demo Plant"):',
     ...describeTargets(lab.targets).split('\n').map((l) => `    ${l}`),
-    `  Lab credentials: ${resolve(config.dataDir, 'lab', 'credentials.json')} (0600)`,
+    `  Lab credentials: ${resolve(config.dataDir, 'lab', 'credentials.json')} (0600; SSH and Telnet ones are in the vault)`,
+    ...(gw.sshPort ? [`  SSH front door: ssh -p ${gw.sshPort} ${gw.bootstrap.username}+PLC-01@${config.host}   (host key ${gw.sshFingerprint})`] : []),
     '  Stop with Ctrl-C.',
   ]);
   const stop = async () => {

@@ -47,7 +47,7 @@ async function withDb<T>(config: Config, fn: (db: ReturnType<typeof openDatabase
 
 async function serve(config: Config): Promise<void> {
   const gw = await startGateway(config);
-  printBanner(gw.url, gw.bootstrap);
+  printBanner(gw.url, gw.bootstrap, gw.sshPort ? [`  SSH front door: ssh -p ${gw.sshPort} <user>+<asset>@${config.host}   (host key ${gw.sshFingerprint})`] : []);
   const stop = async () => {
     await gw.close();
     process.exit(0);
