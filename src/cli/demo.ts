@@ -93,7 +93,7 @@ export async function runDemo(config: Config): Promise<void> {
     '',
     '  Demo lab targets (site "Demo Plant"):',
     ...describeTargets(lab.targets).split('\n').map((l) => `    ${l}`),
-    `  Lab credentials: ${resolve(config.dataDir, 'lab', 'credentials.json')} (0600; SSH and Telnet ones are in the vault)`,
+    `  Lab credentials: ${resolve(config.dataDir, 'lab', 'credentials.json')} (0600; the ones with a username are in the vault too)`,
     ...(gw.sshPort ? [`  SSH front door: ssh -p ${gw.sshPort} ${gw.bootstrap.username}+PLC-01@${config.host}   (host key ${gw.sshFingerprint})`] : []),
     '  Stop with Ctrl-C.',
   ]);
