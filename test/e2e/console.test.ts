@@ -9,37 +9,15 @@
  * (set PORTCULLIS_E2E_SKIP_BUILD=1 to skip). PORTCULLIS_E2E_SCREENSHOTS=<dir> keeps the screenshots.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ensureConsoleBuilt, launchChromium } from '../helpers/browser.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.PORTCULLIS_CHROMIUM ?? '/usr/bin/chromium';
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds the console unless dist/web is newer than every file under src/web. */
-function ensureConsoleBuilt(): void {
-  if (process.env.PORTCULLIS_E2E_SKIP_BUILD === '1') return;
-  const index = join(repo, 'dist/web/index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newestMtime(join(repo, 'src/web'))) return;
-  execFileSync(process.execPath, [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'src/web/vite.config.ts', '--logLevel', 'warn'], {
-    cwd: repo,
-    stdio: 'inherit',
-  });
-}
 
 let gw: TestGateway;
 let browser: Browser;
@@ -71,11 +49,7 @@ async function apiFromPage<T = unknown>(path: string): Promise<{ status: number;
 before(async () => {
   ensureConsoleBuilt();
   gw = await startGateway();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1440, height: 900 }, acceptDownloads: true });
   context.setDefaultTimeout(15_000);
   page = await context.newPage();

@@ -16,15 +16,14 @@
  * PORTCULLIS_E2E_SCREENSHOTS=<dir> keeps the screenshots.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { type Lab, type LabTarget, removeLabAccount, startLab } from '../../lab/index.js';
 import type { Clock } from '../../src/server/broker/clock.js';
+import { ensureConsoleBuilt, launchChromium } from '../helpers/browser.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** The console's test hooks (src/web/sessions): the screen of the page's terminal or player. */
@@ -35,29 +34,8 @@ declare global {
   }
 }
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.PORTCULLIS_CHROMIUM ?? '/usr/bin/chromium';
 const LAB_ACCOUNT = 'pce2esess';
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds the console unless dist/web is newer than every file under src/web. */
-function ensureConsoleBuilt(): void {
-  if (process.env.PORTCULLIS_E2E_SKIP_BUILD === '1') return;
-  const index = join(repo, 'dist/web/index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newestMtime(join(repo, 'src/web'))) return;
-  execFileSync(process.execPath, [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'src/web/vite.config.ts', '--logLevel', 'warn'], {
-    cwd: repo,
-    stdio: 'inherit',
-  });
-}
 
 /**
  * Real time that the test can also jump ahead (the broker's idle timer): timers run on their own,
@@ -191,11 +169,7 @@ before(async () => {
   const cg = await api.post('/api/v1/grants', { subjectType: 'user', subjectId: c.json.user.id, targetType: 'asset', target: sshAssetId });
   assert.equal(cg.status, 201, cg.text);
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   adminCtx = await newContext('admin');
   userCtx = await newContext('user');
   await userCtx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.url });

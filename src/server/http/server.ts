@@ -56,8 +56,9 @@ export interface App {
 
 const CSP = {
   defaultSrc: ["'self'"],
-  // 'wasm-unsafe-eval' lets the recording player compile WebAssembly; JavaScript eval stays blocked.
-  scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
+  // Strict: no eval, no WebAssembly compile (asciinema-player needs 'wasm-unsafe-eval'; the
+  // console falls back to its own xterm player, see docs/sessions.md).
+  scriptSrc: ["'self'"],
   styleSrc: ["'self'", "'unsafe-inline'"],
   imgSrc: ["'self'", 'data:'],
   connectSrc: ["'self'"],
