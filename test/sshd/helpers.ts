@@ -3,30 +3,11 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/server/config.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startGateway as start } from '../../src/server/main.js';
-import { ApiClient, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
-/** Like helpers/gateway.ts startGateway (plain HTTP), with the SSH front door on a port the OS picks. */
-export async function startSshGateway(opts: { loginRateLimit?: number } = {}): Promise<TestGateway> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-sshd-'));
-  const base = loadConfig({ PORTCULLIS_DATA_DIR: dataDir });
-  const config = { ...base, port: 0, sshPort: 0, logLevel: process.env.PORTCULLIS_TEST_LOG_LEVEL ?? 'silent', tls: { ...base.tls, enabled: false }, loginRateLimit: opts.loginRateLimit ?? 10_000 };
-  const gw = await start(config, { logger: createLogger(config.logLevel) });
-  const password = gw.bootstrap.oneTimePassword;
-  if (!password) throw new Error('no admin password: bootstrap did not produce one');
-  return {
-    gw,
-    url: gw.url,
-    dataDir,
-    admin: { username: gw.bootstrap.username, password },
-    client: () => new ApiClient(gw),
-    async stop() {
-      await gw.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+/** The test gateway over plain HTTP; its SSH front door listens on a port the OS picks. */
+export function startSshGateway(opts: { loginRateLimit?: number } = {}): Promise<TestGateway> {
+  return startGateway({ tls: false, ...(opts.loginRateLimit !== undefined ? { loginRateLimit: opts.loginRateLimit } : {}) });
 }
 
 export interface SshResult {
