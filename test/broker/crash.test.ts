@@ -95,7 +95,6 @@ describe('gateway crash during a session', () => {
     ws.send(Buffer.from('for i in $(seq 1 1000); do echo tick-$i; sleep 0.1; done\r'));
     for (let i = 0; i < 100 && !/tick-20\b/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(out, /tick-20\b/);
-    const killedAt = Date.now();
     gw!.kill('SIGKILL');
     await new Promise((r) => gw!.once('exit', r));
     ws.terminate();
@@ -107,12 +106,15 @@ describe('gateway crash during a session', () => {
     assert.equal(row.endReason, 'gateway_restart');
     const path = resolve(dataDir, 'recordings', `${sessionId}.cast`);
     const rec = await readRecording(path);
-    const last = (rec.header.timestamp ?? 0) * 1000 + rec.lastTime * 1000;
-    assert.ok(rec.header.timestamp, 'the header has the start time');
-    assert.ok(killedAt - last <= 1200, `the recording ends ${killedAt - last} ms before the kill`);
     assert.ok(rec.events.some((e) => e[1] === 'o' && /tick-1\d/.test(String(e[2]))));
     const v = await verifyRecording(path, loadSigningKey(dataDir).publicKeyPem);
     assert.equal(v.ok, true, JSON.stringify(v));
+    // Ticks are at least 100 ms apart, so losing at most ~1 s means at most 10 ticks behind what
+    // the client had already seen when the gateway was killed.
+    const seen = Number(out.match(/tick-(\d+)/g)?.at(-1)?.slice(5));
+    const ticks = rec.events.filter((e) => e[1] === 'o').map((e) => String(e[2])).join('').match(/tick-\d+/g) ?? [];
+    const recorded = Number(ticks.at(-1)?.slice(5));
+    assert.ok(seen - recorded <= 10, `the recording stops at tick-${recorded}, the client had seen tick-${seen} when the gateway was killed`);
     assert.equal(v.ok && v.interrupted, true);
   });
 });

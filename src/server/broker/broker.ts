@@ -139,7 +139,9 @@ export class Broker {
     }
 
     mkdirSync(this.recordings, { recursive: true, mode: 0o700 });
-    const recorder = await openRecording({ dir: this.recordings, id, width: req.size.cols, height: req.size.rows, title: `${user.username} -> ${asset.name} (${req.protocol})`, signer: this.signing(), clock: () => this.clock.now() });
+    const recorder = await openRecording({ dir: this.recordings, id, width: req.size.cols, height: req.size.rows, title: `${user.username} -> ${asset.name} (${req.protocol})`, signer: this.signing(), clock: () => this.clock.now(),
+      // Written twice a second (fsync every second), so a crash loses under a second even when the event loop lags.
+      flushIntervalMs: 500 });
     const session = new LiveSessionImpl(
       { id, userId: user.id, username: user.username, assetId: asset.id, assetName: asset.name, protocol: req.protocol },
       conn,

@@ -127,6 +127,8 @@ export class AsciicastRecorder extends EventEmitter {
   private unsynced = false;
   private syncWanted = false;
   private pumping: Promise<void> | null = null;
+  /** An fsync in flight: it runs beside the writes, so a slow disk sync never holds data back. */
+  private syncing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private underPressure = false;
   private dropped = { events: 0, bytes: 0 };
@@ -312,18 +314,29 @@ export class AsciicastRecorder extends EventEmitter {
           this.unsynced = true;
           this.updatePressure();
         }
-        if (this.unsynced && (this.syncWanted || this.clock() - this.lastSyncAt >= this.flushIntervalMs)) {
+        if (this.unsynced && !this.syncing && (this.syncWanted || this.clock() - this.lastSyncAt >= this.flushIntervalMs)) {
           this.syncWanted = false;
           this.unsynced = false;
           this.lastSyncAt = this.clock();
-          await this.io.sync(this.fh);
+          // In the background: what a crash loses depends on the writes, which go on meanwhile.
+          this.syncing = this.io
+            .sync(this.fh)
+            .catch((e) => this.fail(e))
+            .finally(() => {
+              this.syncing = null;
+            });
         }
       } while (this.queue.length);
     } catch (e) {
-      this.failure = e instanceof Error ? e : new Error(String(e));
-      this.stopTimer();
-      this.emit('fault', this.failure);
+      this.fail(e);
     }
+  }
+
+  private fail(e: unknown): void {
+    if (this.failure) return;
+    this.failure = e instanceof Error ? e : new Error(String(e));
+    this.stopTimer();
+    this.emit('fault', this.failure);
   }
 
   private stopTimer(): void {
@@ -340,6 +353,12 @@ export class AsciicastRecorder extends EventEmitter {
   async flush(): Promise<void> {
     this.kick(true);
     await this.idle();
+    while (this.syncing) await this.syncing;
+    if (this.unsynced && !this.failure) {
+      this.unsynced = false;
+      this.lastSyncAt = this.clock();
+      await this.io.sync(this.fh).catch((e) => this.fail(e));
+    }
     if (this.failure) throw this.failure;
   }
 
