@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ensureConsoleBuilt, launchChromium } from '../helpers/browser.js';
+import { consolePage, ensureConsoleBuilt, launchChromium } from '../helpers/browser.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 
@@ -50,16 +50,8 @@ before(async () => {
   ensureConsoleBuilt();
   gw = await startGateway();
   browser = await launchChromium();
-  context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-  context.setDefaultTimeout(15_000);
-  page = await context.newPage();
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (msg) => {
-    const text = msg.text();
-    // Chrome logs every non-2xx fetch; the expected ones (session probe 401, the bad login 401,
-    // the rejected import 422) are not problems. A CSP violation ("Refused to ...") always is.
-    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|422)/.test(text)) problems.push(`console: ${text}`);
-  });
+  // Expected non-2xx fetches: the session probe 401, the bad login 401, the rejected import 422.
+  ({ context, page } = await consolePage(browser, problems, [401, 422]));
 });
 
 after(async () => {

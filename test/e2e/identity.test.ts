@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { generate } from 'otplib';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ensureConsoleBuilt, launchChromium } from '../helpers/browser.js';
+import { consolePage, ensureConsoleBuilt, launchChromium } from '../helpers/browser.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 
@@ -95,16 +95,8 @@ before(async () => {
   ensureConsoleBuilt();
   gw = await startGateway();
   browser = await launchChromium();
-  context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-  context.setDefaultTimeout(15_000);
-  page = await context.newPage();
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (msg) => {
-    const text = msg.text();
-    // Chrome logs every non-2xx fetch; the expected ones here are 401s (session probe, refused
-    // and locked sign-ins). A CSP violation ("Refused to ...") always is a problem.
-    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 401/.test(text)) problems.push(`console: ${text}`);
-  });
+  // Expected non-2xx fetches: the session probe, refused and locked sign-ins.
+  ({ context, page } = await consolePage(browser, problems, [401]));
 });
 
 after(async () => {

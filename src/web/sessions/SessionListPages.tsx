@@ -88,7 +88,6 @@ export function ActiveSessionsPage() {
   const { values: f, set, active } = useUrlFilters(LIVE_KEYS, { state: 'live' });
   const filters: Query = { ...f, state: f.state || 'live' };
   const list = useList<BrokeredSession>('sessions', filters, { refetchInterval: 3000 });
-  const [terminating, setTerminating] = useState<BrokeredSession | null>(null);
 
   return (
     <>
@@ -102,18 +101,7 @@ export function ActiveSessionsPage() {
           <CommonFilters f={{ ...f, state: f.state || 'live' }} set={set} states={LIVE_STATES} stateRequired />
         </FilterBar>
       </Paper>
-      <BrokeredSessionsTable
-        kind="live"
-        items={list.items}
-        status={listStatus(list, SESSION_COLUMNS.live, active ? 'No live session matches the filters.' : 'No live sessions right now.')}
-        canTerminate={admin}
-        onTerminate={setTerminating}
-      />
-      <ListFooter list={list} noun="session" />
-      <TerminateModal
-        session={terminating ? { id: terminating.id, username: terminating.user.username, assetName: terminating.asset.name } : null}
-        onClose={() => setTerminating(null)}
-      />
+      <SessionsList kind="live" list={list} empty={active ? 'No live session matches the filters.' : 'No live sessions right now.'} canTerminate={admin} />
     </>
   );
 }
@@ -124,7 +112,6 @@ export function HistoryPage() {
   const { values: f, set, active } = useUrlFilters(HISTORY_KEYS, { in: 'typed' });
   const filters: Query = { ...f, from: localToIso(f.from), to: localToIso(f.to), in: f.text ? f.in || 'typed' : '' };
   const list = useList<BrokeredSession>('sessions', filters, { refetchInterval: 15_000 });
-  const [terminating, setTerminating] = useState<BrokeredSession | null>(null);
 
   return (
     <>
@@ -166,13 +153,17 @@ export function HistoryPage() {
           </FilterBar>
         </Stack>
       </Paper>
-      <BrokeredSessionsTable
-        kind="history"
-        items={list.items}
-        status={listStatus(list, SESSION_COLUMNS.history, active ? 'No session matches the filters.' : 'No sessions yet.')}
-        canTerminate={admin}
-        onTerminate={setTerminating}
-      />
+      <SessionsList kind="history" list={list} empty={active ? 'No session matches the filters.' : 'No sessions yet.'} canTerminate={admin} />
+    </>
+  );
+}
+
+/** A sessions table with its footer and the terminate dialog (Active and History pages). */
+function SessionsList({ kind, list, empty, canTerminate }: { kind: 'live' | 'history'; list: ReturnType<typeof useList<BrokeredSession>>; empty: string; canTerminate: boolean }) {
+  const [terminating, setTerminating] = useState<BrokeredSession | null>(null);
+  return (
+    <>
+      <BrokeredSessionsTable kind={kind} items={list.items} status={listStatus(list, SESSION_COLUMNS[kind], empty)} canTerminate={canTerminate} onTerminate={setTerminating} />
       <ListFooter list={list} noun="session" />
       <TerminateModal
         session={terminating ? { id: terminating.id, username: terminating.user.username, assetName: terminating.asset.name } : null}
