@@ -163,4 +163,15 @@ describe('broker with real SSH and Telnet assets', () => {
       (e: unknown) => e instanceof SessionOpenError && /no grant gives you access to PLC-SSH/.test(e.message),
     );
   });
+
+  it('pins the host key once when several first connections open at the same moment', async () => {
+    await t.gw.database.db.deleteFrom('asset_host_keys').where('asset_id', '=', ids.ssh!).execute();
+    const pins = async () => (await t.gw.database.db.selectFrom('audit_events').select('seq').where('action', '=', 'asset.host_key_pin').execute()).length;
+    const before = await pins();
+    const sessions = await Promise.all(Array.from({ length: 4 }, () => open('ssh', port('ssh'))));
+    const rows = await t.gw.database.db.selectFrom('asset_host_keys').selectAll().where('asset_id', '=', ids.ssh!).execute();
+    assert.equal(rows.length, 1);
+    assert.equal(await pins(), before + 1, 'one pin, audited once');
+    for (const s of sessions) await s.close('test over');
+  });
 });

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -222,6 +223,25 @@ describe('SSH front door with the real OpenSSH client', () => {
     assert.match(viaSsh.stdout, /gw-2/);
     const none = await ssh.run([...ssh.keyOnly(keys.bob!.key), 'bob+PLC-01+telnet@127.0.0.1', 'true']);
     assert.match(none.stderr, /PLC-01 has no telnet access method; it offers ssh:62201/);
+  });
+
+  it('without -t a command gets stdin to its end and its bytes pass unchanged (binary, LF not CRLF)', async () => {
+    const input = Buffer.concat([randomBytes(200_000), Buffer.from('\nlast line\n')]);
+    const child = spawn('ssh', [...ssh.base(), ...ssh.keyOnly(keys.bob!.key), 'bob+PLC-01@127.0.0.1', 'cat'], { env: { PATH: process.env.PATH, HOME: ssh.dir }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => (err += b));
+    child.stdin.end(input);
+    const code = await new Promise((r) => child.on('close', r));
+    assert.equal(code, 0, err);
+    const got = Buffer.concat(out);
+    assert.equal(got.length, input.length, 'not one byte added or lost (no pseudo-terminal in between)');
+    assert.ok(got.equals(input), 'the same bytes');
+    const row = await settled((await lastSession('bob')).id);
+    assert.equal(row.state, 'ended');
+    assert.equal(row.bytes_out, input.length);
+    assert.equal(row.bytes_in, input.length);
   });
 
   it('drives an interactive PTY shell (ssh -tt), Telnet chosen by name', async () => {

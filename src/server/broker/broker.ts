@@ -121,6 +121,7 @@ export class Broker {
         size: req.size,
         ...(req.term ? { term: req.term } : {}),
         ...(req.command ? { command: req.command } : {}),
+        ...(req.pty !== undefined ? { pty: req.pty } : {}),
         ...(pin ? { pinnedHostKey: pin.fingerprint } : {}),
       });
     } catch (err) {
@@ -132,10 +133,23 @@ export class Broker {
     }
 
     if (req.protocol === 'ssh' && !pin && conn.info.hostKeyFingerprint) {
-      await inTx(db, async (tx) => {
-        await tx.insertInto('asset_host_keys').values({ asset_id: asset.id, port: req.port, fingerprint: conn.info.hostKeyFingerprint!, pinned_at: nowIso(), pinned_by: 'first use' }).execute();
-        await audit(tx, actor, { action: 'asset.host_key_pin', target: { type: 'asset', id: asset.id, name: asset.name }, details: { port: req.port, fingerprint: conn.info.hostKeyFingerprint, session: id } });
+      const seen = conn.info.hostKeyFingerprint;
+      // Several first connections at once: one pins, the others must have seen that same key.
+      const pinned = await inTx(db, async (tx) => {
+        const r = await tx.insertInto('asset_host_keys').values({ asset_id: asset.id, port: req.port, fingerprint: seen, pinned_at: nowIso(), pinned_by: 'first use' }).onConflict((oc) => oc.columns(['asset_id', 'port']).doNothing()).executeTakeFirst();
+        if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) {
+          await audit(tx, actor, { action: 'asset.host_key_pin', target: { type: 'asset', id: asset.id, name: asset.name }, details: { port: req.port, fingerprint: seen, session: id } });
+          return seen;
+        }
+        return (await tx.selectFrom('asset_host_keys').select('fingerprint').where('asset_id', '=', asset.id).where('port', '=', req.port).executeTakeFirst())?.fingerprint;
       });
+      if (pinned !== seen) {
+        conn.close('host key mismatch');
+        const err = new ConnectError('host_key_mismatch', 'the host key changed while connecting', { hostKeyFingerprint: seen });
+        const message = describeFailure(err, asset.name);
+        await this.finish(id, actor, { state: 'failed', reason: 'host_key_mismatch', message }, null);
+        throw new SessionOpenError(id, message, 'host_key_mismatch');
+      }
     }
 
     mkdirSync(this.recordings, { recursive: true, mode: 0o700 });

@@ -21,6 +21,9 @@ export interface EndRequest {
   terminatedBy?: string;
 }
 
+/** How long the asset's output waits for the owner to attach before it flows anyway. */
+const OWNER_WAIT_MS = 10_000;
+
 interface Attached {
   p: Participant;
   since: string;
@@ -35,7 +38,7 @@ interface Attached {
 export class LiveSessionImpl extends EventEmitter implements LiveSession {
   private readonly attached = new Set<Attached>();
   private owner: Attached | undefined;
-  private state: SessionState = 'active';
+  state: SessionState = 'active';
   private cancelIdle: (() => void) | undefined;
   private cancelIdleWarn: (() => void) | undefined;
   private cancelMax: (() => void) | undefined;
@@ -46,6 +49,13 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
   bytesIn = 0;
   bytesOut = 0;
   readonly startedAt: string;
+  /**
+   * The asset's output flows only once the owner is attached (or after OWNER_WAIT_MS without
+   * one), so the first prompt or a quick command's whole output reaches the owner too: until
+   * then it waits in the asset connection (backpressure), not in a buffer here.
+   */
+  private flowing = false;
+  private cancelOwnerWait: (() => void) | undefined;
 
   constructor(
     private readonly meta: Omit<LiveSessionView, 'state' | 'watchers' | 'startedAt'>,
@@ -60,16 +70,9 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
     this.done = new Promise((r) => (this.resolveDone = r));
     this.startedAt = new Date(clock.now()).toISOString();
     conn.stream.on('data', (chunk: Buffer) => this.fromAsset(chunk));
+    conn.stream.pause();
     conn.stream.on('error', () => {});
-    conn.ended.then((e) => {
-      const end = () => void this.end({ state: 'ended', reason: e.how === 'error' ? 'asset_error' : 'closed', message: e.message });
-      // Relay and record what the asset sent just before closing (a quick exec) before ending.
-      const stream = conn.stream;
-      if (stream.readableEnded || stream.destroyed) return end();
-      stream.once('end', end);
-      stream.once('close', end);
-      clock.setTimer(1000, end);
-    });
+    this.cancelOwnerWait = clock.setTimer(OWNER_WAIT_MS, () => this.startFlowing());
     recorder.on('pressure', (on: boolean) => (on ? this.conn.stream.pause() : this.maybeResume()));
     recorder.on('fault', (err: Error) => this.end({ state: 'failed', reason: 'recording_failed', message: `the recording could not be written (${err.message}): the session was ended` }));
     this.armIdle();
@@ -77,6 +80,23 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
       this.warn(`this session reaches its maximum duration in ${Math.round(limits.warnBeforeMs / 1000)} seconds`, limits.warnBeforeMs),
     );
     this.cancelMax = clock.setTimer(limits.maxDurationMs, () => this.end({ state: 'ended', reason: 'max_duration', message: `maximum session duration (${Math.round(limits.maxDurationMs / 60_000)} min) reached` }));
+  }
+
+  /** Output starts: the owner is here (or never came). Then the asset's own end ends the session. */
+  private startFlowing(): void {
+    if (this.flowing) return;
+    this.flowing = true;
+    this.cancelOwnerWait?.();
+    this.maybeResume();
+    void this.conn.ended.then((e) => {
+      const end = () => void this.end({ state: 'ended', reason: e.how === 'error' ? 'asset_error' : 'closed', message: e.message });
+      // Relay and record what the asset sent just before closing (a quick exec) before ending.
+      const stream = this.conn.stream;
+      if (stream.readableEnded || stream.destroyed) return end();
+      stream.once('end', end);
+      stream.once('close', end);
+      this.clock.setTimer(1000, end);
+    });
   }
 
   get id(): string {
@@ -105,7 +125,7 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
   }
 
   private maybeResume(): void {
-    if (this.state !== 'active') return;
+    if (this.state !== 'active' || !this.flowing) return;
     if (this.recorder.pressure || this.owner?.blocked) return;
     this.conn.stream.resume();
   }
@@ -127,6 +147,7 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
       this.owner = a;
     }
     this.attached.add(a);
+    if (p.role === 'owner') this.startFlowing();
     if (p.role === 'watcher') {
       // A late joiner first sees the current screen, then the live stream.
       void this.screen.snapshot().then((s) => p.output(Buffer.from(s, 'utf8')));
@@ -149,6 +170,11 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
     this.recorder.input(data);
     this.conn.stream.write(data);
     this.armIdle();
+  }
+
+  endInput(): void {
+    if (this.state !== 'active') return;
+    this.conn.stream.end();
   }
 
   resize(size: TerminalSize): void {
@@ -187,7 +213,7 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
     if (this.ending) return this.ending;
     this.ending = (async () => {
       this.state = req.state;
-      for (const c of [this.cancelIdle, this.cancelIdleWarn, this.cancelMax, this.cancelMaxWarn]) c?.();
+      for (const c of [this.cancelIdle, this.cancelIdleWarn, this.cancelMax, this.cancelMaxWarn, this.cancelOwnerWait]) c?.();
       this.conn.close(req.message);
       this.conn.stream.resume();
       const line = Buffer.from(`\r\n\x1b[1;31m[Portcullis] Session ended: ${req.message}\x1b[0m\r\n`);

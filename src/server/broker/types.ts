@@ -22,6 +22,8 @@ export interface OpenRequest {
   term?: string;
   /** SSH exec: run this command instead of a shell (recorded too). */
   command?: string;
+  /** SSH exec: with a pseudo-terminal (default true; `ssh gw cmd` without -t passes false). */
+  pty?: boolean;
 }
 
 /** Messages a participant receives besides terminal bytes. */
@@ -57,12 +59,16 @@ export interface LiveSessionView {
 
 export interface LiveSession extends EventEmitter {
   readonly id: string;
+  /** The current state (cheap; view() builds the whole picture). */
+  readonly state: SessionState;
   view(): LiveSessionView;
   /** Joins as owner (one at a time) or watcher; watchers first get the current screen. Returns detach. */
   attach(p: Participant): () => void;
   /** Keystrokes from the owner (resets the idle timer; recorded as input). */
   input(data: Buffer): void;
   resize(size: TerminalSize): void;
+  /** The owner's input has ended (SSH exec stdin EOF): the asset sees end of input. */
+  endInput(): void;
   /** A participant that returned false from output() can take more now. */
   resume(): void;
   /** Ends the session normally (the user left); the recording is sealed. */

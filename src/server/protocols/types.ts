@@ -55,6 +55,8 @@ export interface ConnectOptions {
   pinnedHostKey?: string;
   /** SSH: run this command instead of a shell (exec request). */
   command?: string;
+  /** SSH exec: allocate a pseudo-terminal (default: the target's `pty` option, else true). */
+  pty?: boolean;
 }
 
 export interface EndInfo {

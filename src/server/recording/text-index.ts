@@ -64,7 +64,9 @@ export class TextIndexer {
 
   event(e: AsciicastEvent): void {
     if (e[1] === 'i') this.input(e[2]);
-    else if (e[1] === 'o') this.output(e[2]);
+    // Past the output limit only the tail matters (it tells a password prompt from a command
+    // line), so a huge output is not walked character by character to the end.
+    else if (e[1] === 'o') this.output(this.outputTruncated && e[2].length > TAIL * 4 ? e[2].slice(-TAIL * 4) : e[2]);
   }
 
   // ---- input: a minimal readline ----

@@ -16,7 +16,7 @@ export { FrontDoor } from './server.js';
  */
 export async function startFrontDoor(o: { config: Config; db: Db; secrets: SecretBox; broker: Broker; logger: Logger; hostKey: HostKey; consoleUrl: string }): Promise<FrontDoor | undefined> {
   const door = new FrontDoor({
-    db: o.db, secrets: o.secrets, broker: o.broker, logger: o.logger, hostKey: o.hostKey, dataDir: o.config.dataDir, host: o.config.host, port: o.config.sshPort,
+    db: o.db, secrets: o.secrets, broker: o.broker, logger: o.logger, hostKey: o.hostKey, host: o.config.host, port: o.config.sshPort,
     failuresPerMinute: o.config.loginRateLimit, consoleUrl: o.consoleUrl, directory: ldapLogin,
   });
   try {

@@ -26,8 +26,6 @@ export interface FrontDoorOptions {
   broker: Broker;
   logger: Logger;
   hostKey: HostKey;
-  /** The gateway's data folder (recordings). */
-  dataDir: string;
   host: string;
   /** 0: any free port. */
   port: number;
@@ -123,7 +121,7 @@ export class FrontDoor {
     });
     conn.on('session', (accept: () => Session, reject: () => void) => {
       if (!who) return reject();
-      serveSession({ db: this.o.db, broker: this.o.broker, logger, menuTimeoutMs: this.o.menuTimeoutMs ?? 300_000, dataDir: this.o.dataDir }, who, accept());
+      serveSession({ db: this.o.db, broker: this.o.broker, logger, menuTimeoutMs: this.o.menuTimeoutMs ?? 300_000 }, who, accept());
     });
     let told = false;
     const refuseForwarding = (what: string) => {

@@ -6,7 +6,6 @@ import type { Db } from '../db/index.js';
 import type { UsersTable } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import type { TerminalSize } from '../protocols/types.js';
-import { recordedOutput } from './catchup.js';
 import { type Choice, pickChoice, printable } from './menu.js';
 import { nameOneOf, resolveTarget } from './target.js';
 import type { LoginName } from './username.js';
@@ -21,16 +20,12 @@ import type { LoginName } from './username.js';
  * returns for its own failures) when the gateway refused, cut or lost the session.
  */
 export const EXIT_GATEWAY = 255;
-/** Output held back while missed output is fetched from the recording, before the asset must wait. */
-const HOLD_LIMIT = 1 << 20;
 
 export interface SessionDeps {
   db: Db;
   broker: Broker;
   logger: Logger;
   menuTimeoutMs: number;
-  /** For recordings (recording_path is relative to it). */
-  dataDir: string;
 }
 
 export interface Principal {
@@ -148,6 +143,8 @@ export function serveSession(deps: SessionDeps, who: Principal, session: Session
         size: pty?.size ?? { cols: 80, rows: 24 },
         ...(pty ? { term: pty.term } : {}),
         ...(command !== undefined ? { command } : {}),
+        // `ssh gw cmd` without -t: the command's bytes pass unchanged (no terminal, no CRLF).
+        pty: pty !== undefined,
       });
     } catch (err) {
       if (err instanceof SessionOpenError || err instanceof DomainError) return refuse(ch, err.message);
@@ -172,26 +169,12 @@ export function serveSession(deps: SessionDeps, who: Principal, session: Session
       close(ch, status);
     };
     ch.on('data', (data: Buffer) => s.input(data));
+    // A command's stdin ends (`ssh gw cmd < file`): the asset's command sees end of input too.
+    if (command !== undefined) ch.once('end', () => s.endInput());
     ch.resume();
     ch.once('close', () => {
-      if (s.view().state === 'active') void s.close('the SSH client disconnected');
+      if (s.state === 'active') void s.close('the SSH client disconnected');
     });
-
-    // Over before we could attach (a quick command): everything comes from the sealed recording.
-    if (s.view().state !== 'active') {
-      const out = await recordedOutput(deps.db, deps.dataDir, s);
-      const row = await deps.db.selectFrom('remote_sessions').select(['state', 'end_reason', 'end_message']).where('id', '=', s.id).executeTakeFirst();
-      const message = row?.end_message ?? 'the session has ended';
-      if (out && ch.writable) ch.write(out);
-      if (tty && ch.writable) ch.write(`\r\n[Portcullis] Session ended: ${message}\r\n`);
-      return finish({ state: row?.state ?? 'ended', reason: row?.end_reason ?? 'closed', message });
-    }
-
-    // Output the owner missed before attaching is fetched back from the recording; what comes
-    // meanwhile is held (bounded: past the limit the asset waits) and follows it in order.
-    let held: Buffer[] | undefined;
-    let heldBytes = 0;
-    let heldEnd: End | undefined;
     const owner: Participant = {
       role: 'owner',
       name: who.user.username,
@@ -199,36 +182,16 @@ export function serveSession(deps: SessionDeps, who: Principal, session: Session
       output(data) {
         if (!ch.writable) return true;
         // The broker's own "Session ended: ..." line: shown on a terminal, kept off a command's stdout.
-        if (s.view().state !== 'active' && !tty) return true;
-        if (held) {
-          held.push(data);
-          heldBytes += data.length;
-          return heldBytes < HOLD_LIMIT;
-        }
+        if (s.state !== 'active' && !tty) return true;
         return ch.write(data);
       },
       event(ev) {
-        if (ev.type !== 'ended') return;
-        if (held) heldEnd = ev;
-        else finish(ev);
+        if (ev.type === 'ended') finish(ev);
       },
     };
-    const missed = (s as unknown as { bytesOut?: unknown }).bytesOut;
-    if (typeof missed === 'number' && missed > 0) {
-      held = [];
-      void recordedOutput(deps.db, deps.dataDir, s, missed).catch(() => undefined).then((prefix) => {
-        if (prefix && ch.writable) ch.write(prefix);
-        for (const b of held ?? []) if (ch.writable) ch.write(b);
-        held = undefined;
-        if (heldEnd) finish(heldEnd);
-        else s.resume();
-      });
-    }
     const detach = s.attach(owner);
     ch.on('drain', () => s.resume());
     ch.once('close', detach);
-    void s.done.then((d) => {
-      if (!held) finish({ state: d.state, reason: d.reason, message: d.reason });
-    });
+    void s.done.then((d) => finish({ state: d.state, reason: d.reason, message: d.reason }));
   }
 }

@@ -170,7 +170,7 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       ws.on('close', () => {
         detach();
         // Closing the browser tab ends the session (the asset must not stay logged in unattended).
-        if (s.view().state === 'active') void s.close('the user closed the terminal');
+        if (s.state === 'active') void s.close('the user closed the terminal');
       });
     },
   });

@@ -250,7 +250,7 @@ async function connect(target: TerminalTarget, credential: TerminalCredential, o
   const pinned = opts.pinnedHostKey?.trim() ? opts.pinnedHostKey.trim() : undefined;
   const size = clampSize(opts.size);
   const mode: SessionSetup['mode'] = opts.command !== undefined ? 'exec' : 'shell';
-  const pty = mode === 'shell' || target.options.pty !== false;
+  const pty = mode === 'shell' || (opts.pty ?? target.options.pty !== false);
   const ptyOptions: PseudoTtyOptions = { term: opts.term ?? 'xterm-256color', cols: size.cols, rows: size.rows, width: 0, height: 0 };
 
   return new Promise<TerminalConnection>((resolve, reject) => {
