@@ -1,7 +1,8 @@
 /**
  * Terminal path costs, measured in one run against the lab's real sshd:
  *  - bulk throughput: `head -c N /dev/zero | base64` shown in a shell, read directly over SSH
- *    (ssh2 client) vs through the gateway (WebSocket -> broker -> SSH, recorded);
+ *    (ssh2 client) vs through the gateway (WebSocket -> broker -> SSH, recorded; the gateway in
+ *    its own process);
  *  - keystroke echo latency p50/p99: one character typed into `cat`, time until it comes back.
  * Prints ratios against the direct baseline. Run: node --import tsx bench/terminal.ts [MB] [keys]
  */
@@ -12,14 +13,14 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { removeLabAccount, startLab } from '../lab/index.js';
 import { sshProtocol } from '../src/server/protocols/ssh/client.js';
-import { adminClient, startGateway } from '../test/helpers/gateway.js';
+import { startGatewayProcess } from './lib/gateway-process.js';
 
 const MB = Number(process.argv[2] ?? 20);
-const KEYS = Number(process.argv[3] ?? 200);
+const KEYS = Number(process.argv[3] ?? 1000);
 const ACCOUNT = 'pcbench';
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
 const lab = await startLab({ dataDir: dir, ports: { ssh: 52251, telnet: 52373, vnc: 55951, rdp: 53895 }, displayBase: 235, account: ACCOUNT });
-const t = await startGateway({ tls: false });
+const gw = await startGatewayProcess({ dataDir: join(dir, 'gw'), port: 52260, sshPort: 52262 });
 
 interface Pipe {
   write(s: string): void;
@@ -65,12 +66,11 @@ async function measure(name: string, pipe: Pipe) {
 
 try {
   const ssh = lab.targets.find((x) => x.protocol === 'ssh')!;
-  const admin = await adminClient(t);
-  const site = (await admin.post('/api/v1/sites', { name: 'Bench' })).json;
-  const asset = (await admin.post('/api/v1/assets', { name: 'BENCH', siteId: site.id, purdueLevel: 1, host: '127.0.0.1', accessMethods: [{ protocol: 'ssh', port: ssh.port }] })).json;
-  await admin.post(`/api/v1/assets/${asset.id}/accounts`, { name: 'default', username: ssh.username, kind: 'password', password: ssh.password });
-  const me = (await admin.get('/api/v1/users?username=admin')).json.items[0];
-  await admin.post('/api/v1/grants', { subjectType: 'user', subjectId: me.id, targetType: 'asset', target: asset.id });
+  const site = await gw.api.call('POST', '/api/v1/sites', { name: 'Bench' });
+  const asset = await gw.api.call('POST', '/api/v1/assets', { name: 'BENCH', siteId: site.id, purdueLevel: 1, host: '127.0.0.1', accessMethods: [{ protocol: 'ssh', port: ssh.port }] });
+  await gw.api.call('POST', `/api/v1/assets/${asset.id}/accounts`, { name: 'default', username: ssh.username, kind: 'password', password: ssh.password });
+  const me = await gw.api.call('GET', '/api/v1/me');
+  await gw.api.call('POST', '/api/v1/grants', { subjectType: 'user', subjectId: me.user.id, targetType: 'asset', target: asset.id });
 
   const direct = await sshProtocol.connect({ host: '127.0.0.1', port: ssh.port, options: {} }, { username: ssh.username!, password: ssh.password }, { size: { cols: 200, rows: 50 } });
   const d = await measure('direct SSH', {
@@ -79,9 +79,7 @@ try {
     close: () => direct.close(),
   });
 
-  const login = await fetch(`${t.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: t.admin.password }) });
-  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-  const ws = new WebSocket(`${t.url.replace('http', 'ws')}/api/v1/sessions/connect?assetId=${asset.id}&protocol=ssh&port=${ssh.port}&cols=200&rows=50`, { headers: { cookie } });
+  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/api/v1/sessions/connect?assetId=${asset.id}&protocol=ssh&port=${ssh.port}&cols=200&rows=50`, { headers: { cookie: gw.api.cookieHeader, origin: gw.url } });
   await new Promise<void>((res) => ws.on('message', (m, bin) => !bin && JSON.parse(m.toString()).type === 'opened' && res()));
   const g = await measure('through the gateway (WebSocket, recorded)', {
     write: (s) => ws.send(Buffer.from(s)),
@@ -91,7 +89,7 @@ try {
   for (const r of [d, g]) console.log(`${r.name.padEnd(44)} ${r.mbps.toFixed(1).padStart(7)} MB/s   echo p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`);
   console.log(`throughput ratio gateway/direct: ${(g.mbps / d.mbps).toFixed(2)}x   added echo latency p50 ${(g.p50 - d.p50).toFixed(2)} ms, p99 ${(g.p99 - d.p99).toFixed(2)} ms`);
 } finally {
-  await t.stop();
+  await gw.stop();
   await lab.stop();
   await removeLabAccount(ACCOUNT);
   rmSync(dir, { recursive: true, force: true });

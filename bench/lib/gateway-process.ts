@@ -101,7 +101,7 @@ export async function startGatewayProcess(opts: { dataDir: string; port: number;
       const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
       const out = new Map<string, number>();
       for (const line of text.split('\n')) {
-        const m = /^([a-z_:]+(?:\{[^}]*\})?) ([-+0-9.eE]+|NaN)$/.exec(line);
+        const m = /^([a-zA-Z0-9_:]+(?:\{[^}]*\})?) ([-+0-9.eE]+|NaN)$/.exec(line);
         if (m) out.set(m[1]!, Number(m[2]));
       }
       return out;

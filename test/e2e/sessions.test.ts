@@ -283,6 +283,11 @@ test('sessions: vault, terminal, watch, terminate, history, playback', async (t)
     assert.equal(new URL(watch.url()).pathname, `/sessions/${sessionId}/watch`);
     await watch.getByTestId('read-only-badge').waitFor();
     await waitForScreen(watch, /^portcullis-42$/m);
+    // The watcher sees the owner's terminal at the owner's size, whatever its own window.
+    const ownerSize = await term.evaluate(() => window.portcullisTerminal!.size());
+    await watch.setViewportSize({ width: 520, height: 360 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(await watch.evaluate(() => window.portcullisTerminal!.size()), ownerSize);
     const banner = term.getByTestId('watchers-banner');
     await banner.waitFor();
     assert.match((await banner.textContent()) ?? '', /Watched by: admin/);
@@ -363,7 +368,36 @@ test('sessions: vault, terminal, watch, terminate, history, playback', async (t)
     assert.ok(facts.includes(OPERATOR) && facts.includes(SSH_ASSET) && facts.includes(`port ${ssh.port}`) && facts.includes(REASON), facts);
     const player = admin.getByTestId('recording-player');
     await player.waitFor();
-    assert.equal(await player.getAttribute('data-engine'), 'xterm', "the gateway's CSP has no 'wasm-unsafe-eval'");
+    assert.equal(await player.getAttribute('data-engine'), 'asciinema', "the gateway's CSP allows the player's WebAssembly");
+    await admin.getByTestId('player-speed').getByText('8×').click();
+    await admin.waitForFunction(() => /^portcullis-42\s*$/m.test(window.portcullisPlayer?.text() ?? ''), undefined, { timeout: 30_000 });
+    // Played to the end, then seek with the player's own progress bar: its left edge is the start.
+    await admin.waitForFunction(() => /^live-21\s*$/m.test(window.portcullisPlayer?.text() ?? ''), undefined, { timeout: 30_000 });
+    const bar = admin.locator('.ap-progressbar .ap-bar');
+    await bar.click({ position: { x: 1, y: 2 } });
+    await admin.waitForFunction(() => (window.portcullisPlayer?.time() ?? 99) < 1);
+    assert.ok(!(await admin.evaluate(() => window.portcullisPlayer!.text())).includes('live-21'), 'the start shows none of the end');
+    // A marker seeks to its moment: the red button, after the last output.
+    await admin.getByTestId('player-markers').getByText(/started watching/).waitFor();
+    await admin.getByTestId('player-markers').getByText(`terminated by admin: ${REASON}`).click();
+    await admin.waitForFunction(() => /^live-21\s*$/m.test(window.portcullisPlayer?.text() ?? ''));
+    await admin.mouse.move(0, 0);
+    await admin.evaluate(() => window.scrollTo(0, 0));
+    await admin.screenshot({ path: join(shots, 'playback.png'), fullPage: true });
+  });
+
+  await t.test('behind a CSP without WebAssembly, the console plays it with its own xterm player', async () => {
+    const playUrl = admin.url();
+    await admin.route(playUrl, async (route) => {
+      const res = await route.fetch();
+      const headers = res.headers();
+      headers['content-security-policy'] = (headers['content-security-policy'] ?? '').replace(" 'wasm-unsafe-eval'", '');
+      await route.fulfill({ response: res, headers });
+    });
+    await admin.reload();
+    const player = admin.getByTestId('recording-player');
+    await player.waitFor();
+    assert.equal(await player.getAttribute('data-engine'), 'xterm');
     await admin.getByTestId('player-speed').getByText('8×').click();
     await admin.waitForFunction(() => /^portcullis-42\s*$/m.test(window.portcullisPlayer?.text() ?? ''), undefined, { timeout: 30_000 });
     // Pause, seek to the start (empty screen), then to the end.
@@ -376,27 +410,8 @@ test('sessions: vault, terminal, watch, terminate, history, playback', async (t)
     await admin.waitForFunction(() => /^live-21\s*$/m.test(window.portcullisPlayer?.text() ?? ''));
     await admin.getByTestId('player-markers').getByText(/started watching/).waitFor();
     await admin.getByTestId('player-markers').getByText(`terminated by admin: ${REASON}`).waitFor();
-    await admin.mouse.move(0, 0);
     await admin.evaluate(() => window.scrollTo(0, 0));
-    await admin.screenshot({ path: join(shots, 'playback.png'), fullPage: true });
-  });
-
-  await t.test('where the CSP allows WebAssembly, asciinema-player plays it', async () => {
-    const playUrl = admin.url();
-    await admin.route(playUrl, async (route) => {
-      const res = await route.fetch();
-      const headers = res.headers();
-      headers['content-security-policy'] = (headers['content-security-policy'] ?? '').replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'");
-      await route.fulfill({ response: res, headers });
-    });
-    await admin.reload();
-    const player = admin.getByTestId('recording-player');
-    await player.waitFor();
-    assert.equal(await player.getAttribute('data-engine'), 'asciinema');
-    await admin.getByTestId('player-speed').getByText('8×').click();
-    await admin.waitForFunction(() => (window.portcullisPlayer?.text() ?? '').includes('portcullis-42'), undefined, { timeout: 30_000 });
-    await admin.evaluate(() => window.scrollTo(0, 0));
-    await admin.screenshot({ path: join(shots, 'playback-asciinema.png'), fullPage: true });
+    await admin.screenshot({ path: join(shots, 'playback-xterm.png'), fullPage: true });
     await admin.unroute(playUrl);
   });
 

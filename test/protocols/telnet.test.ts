@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -30,6 +29,7 @@ import {
 import { LoginScript, type LoginOutcome, parseLoginConfig, TRANSCRIPT_CAP } from '../../src/server/protocols/telnet/login.js';
 import { clampSize, NegotiationBudget, nawsPacket, OptionNegotiator } from '../../src/server/protocols/telnet/options.js';
 import { ConnectError, type TerminalConnection, type TerminalCredential } from '../../src/server/protocols/types.js';
+import { fakeLogin, fakeServer } from '../helpers/fake-telnet.js';
 
 const PORTS = { ssh: 32201, telnet: 32323, vnc: 35901, rdp: 33891 };
 const DISPLAY_BASE = 190;
@@ -311,61 +311,6 @@ describe('Telnet login script', () => {
   });
 });
 
-// ---------------------------------------------------------------------------------------------
-// Fake servers
-
-interface FakeServer {
-  port: number;
-  sockets: net.Socket[];
-  close(): Promise<void>;
-}
-
-async function fakeServer(onConnection: (sock: net.Socket) => void): Promise<FakeServer> {
-  const sockets: net.Socket[] = [];
-  const server = net.createServer((sock) => {
-    sockets.push(sock);
-    sock.on('error', () => {});
-    onConnection(sock);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    port,
-    sockets,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-/** A minimal login dialogue (no negotiation), then `then(sock)`. Collects what the client typed. */
-function fakeLogin(opts: { echoPassword?: boolean; received?: Buffer[]; then: (sock: net.Socket) => void }) {
-  return (sock: net.Socket): void => {
-    let phase = 0;
-    let line = '';
-    sock.write('Fake RTU\r\nlogin: ');
-    sock.on('data', (d: Buffer) => {
-      opts.received?.push(d);
-      if (phase >= 2) return;
-      line += d.toString('latin1');
-      if (!line.includes('\r\n')) return;
-      const typed = line.slice(0, line.indexOf('\r\n'));
-      line = '';
-      if (phase === 0) {
-        phase = 1;
-        sock.write(`${typed}\r\nPassword: `);
-      } else {
-        phase = 2;
-        if (opts.echoPassword) sock.write(typed);
-        sock.write('\r\nWelcome\r\n$ ');
-        opts.then(sock);
-      }
-    });
-  };
-}
-
 const fakeCred: TerminalCredential = { username: 'op', password: 'Fake-Pass-123' };
 const size = { cols: 80, rows: 24 };
 
@@ -633,14 +578,14 @@ describe('Telnet client against fake servers', () => {
 // The real lab telnetd
 
 describe('Telnet client against the lab (inetutils telnetd + /bin/login)', async () => {
-  const missing = await labPrerequisites();
-  const skip = process.getuid?.() !== 0 ? 'needs root (the lab runs telnetd and manages an account)' : missing.length > 0 ? `lab prerequisites missing: ${missing.join(', ')}` : false;
   let dataDir = '';
   let lab: Lab | undefined;
   let t: LabTarget;
 
   before(async () => {
-    if (skip) return;
+    // The suite runs as root with the lab's packages installed (scripts/test.sh sees to both).
+    assert.equal(process.getuid?.(), 0, 'the lab runs telnetd and manages an account: run as root');
+    assert.deepEqual(await labPrerequisites(), [], 'lab prerequisites missing: run scripts/system-deps.sh');
     dataDir = mkdtempSync(path.join(tmpdir(), 'pc-telnet-test-'));
     lab = await startLab({ dataDir, ports: PORTS, displayBase: DISPLAY_BASE, account: ACCOUNT });
     const found = lab.targets.find((x) => x.protocol === 'telnet');
@@ -649,7 +594,6 @@ describe('Telnet client against the lab (inetutils telnetd + /bin/login)', async
   });
 
   after(async () => {
-    if (skip) return;
     await lab?.stop();
     await removeLabAccount(ACCOUNT);
     rmSync(dataDir, { recursive: true, force: true });
@@ -658,7 +602,7 @@ describe('Telnet client against the lab (inetutils telnetd + /bin/login)', async
   const target = () => ({ host: t.host, port: t.port, options: {} });
   const cred = () => ({ username: t.username ?? '', password: t.password });
 
-  test('login with the lab credentials, banner shown, a command runs', { skip }, async () => {
+  test('login with the lab credentials, banner shown, a command runs', async () => {
     const t0 = Date.now();
     const conn = await telnetProtocol.connect(target(), cred(), { size: { cols: 100, rows: 30 }, term: 'xterm-256color' });
     console.log(`# telnet login in ${Date.now() - t0} ms, negotiated ${conn.info.negotiated?.join(' ')}`);
@@ -680,7 +624,7 @@ describe('Telnet client against the lab (inetutils telnetd + /bin/login)', async
     }
   });
 
-  test('NAWS: the initial size and a resize reach the pty (stty size)', { skip }, async () => {
+  test('NAWS: the initial size and a resize reach the pty (stty size)', async () => {
     const conn = await telnetProtocol.connect(target(), cred(), { size: { cols: 100, rows: 30 } });
     try {
       const out = collect(conn.stream);
@@ -699,7 +643,7 @@ describe('Telnet client against the lab (inetutils telnetd + /bin/login)', async
     }
   });
 
-  test('wrong password: auth_failed within a few seconds, no password in the message', { skip }, async () => {
+  test('wrong password: auth_failed within a few seconds, no password in the message', async () => {
     const t0 = Date.now();
     const wrong = `${t.password}x`;
     await assert.rejects(
@@ -715,7 +659,7 @@ describe('Telnet client against the lab (inetutils telnetd + /bin/login)', async
     assert.ok(ms < 8000, `${ms} ms`);
   });
 
-  test('a closed port of the lab host: unreachable', { skip }, async () => {
+  test('a closed port of the lab host: unreachable', async () => {
     await assert.rejects(
       telnetProtocol.connect({ host: '127.0.0.1', port: PORTS.telnet + 1, options: {} }, cred(), { size, timeoutMs: 3000 }),
       isConnectError('unreachable'),

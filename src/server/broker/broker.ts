@@ -163,6 +163,7 @@ export class Broker {
       new Screen(req.size.cols, req.size.rows),
       this.clock,
       this.limits,
+      req.size,
       async (s, end) => {
         this.live.delete(id);
         this.siteOf.delete(id);

@@ -58,12 +58,13 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
   private cancelOwnerWait: (() => void) | undefined;
 
   constructor(
-    private readonly meta: Omit<LiveSessionView, 'state' | 'watchers' | 'startedAt'>,
+    private readonly meta: Omit<LiveSessionView, 'state' | 'watchers' | 'startedAt' | 'cols' | 'rows'>,
     private readonly conn: TerminalConnection,
     private readonly recorder: AsciicastRecorder,
     private readonly screen: Screen,
     private readonly clock: Clock,
     private readonly limits: SessionLimits,
+    private size: TerminalSize,
     private readonly onEnd: (s: LiveSessionImpl, end: EndRequest) => Promise<void>,
   ) {
     super();
@@ -104,7 +105,7 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
   }
 
   view(): LiveSessionView {
-    return { ...this.meta, state: this.state, startedAt: this.startedAt, watchers: this.watchers() };
+    return { ...this.meta, state: this.state, startedAt: this.startedAt, cols: this.size.cols, rows: this.size.rows, watchers: this.watchers() };
   }
 
   private watchers() {
@@ -181,9 +182,12 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
     if (this.state !== 'active') return;
     const cols = Math.min(Math.max(1, Math.floor(size.cols)), 1000);
     const rows = Math.min(Math.max(1, Math.floor(size.rows)), 1000);
+    if (cols === this.size.cols && rows === this.size.rows) return;
+    this.size = { cols, rows };
     this.conn.resize({ cols, rows });
     this.screen.resize(cols, rows);
     this.recorder.resize(cols, rows);
+    for (const a of this.attached) if (a.p.role === 'watcher') a.p.event({ type: 'resize', cols, rows });
   }
 
   private armIdle(): void {

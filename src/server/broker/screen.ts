@@ -10,6 +10,8 @@ const PARSE_INTERVAL_MS = 100;
  * 10 x 256 KiB per second however fast the asset sends, so bulk output is not slowed by it.
  */
 const BACKLOG_LIMIT = 256 * 1024;
+/** Lines above the screen a late watcher gets (and all the screen keeps). */
+const SNAPSHOT_SCROLLBACK = 200;
 
 /**
  * The session's current screen, kept by a headless xterm so a watcher who joins late first sees
@@ -25,7 +27,7 @@ export class Screen {
   private disposed = false;
 
   constructor(cols: number, rows: number) {
-    this.term = new xterm.Terminal({ cols, rows, scrollback: 500, allowProposedApi: true });
+    this.term = new xterm.Terminal({ cols, rows, scrollback: SNAPSHOT_SCROLLBACK, allowProposedApi: true, logLevel: 'off' });
     this.term.loadAddon(this.serializer as never);
   }
 
@@ -67,7 +69,7 @@ export class Screen {
   /** The screen after every byte written so far has been processed. */
   snapshot(): Promise<string> {
     this.parse();
-    return new Promise((resolve) => this.term.write('', () => resolve(this.serializer.serialize({ scrollback: 200 }))));
+    return new Promise((resolve) => this.term.write('', () => resolve(this.serializer.serialize({ scrollback: SNAPSHOT_SCROLLBACK }))));
   }
 
   dispose(): void {

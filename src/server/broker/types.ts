@@ -31,6 +31,8 @@ export type ParticipantEvent =
   | { type: 'state'; state: SessionState; message?: string }
   | { type: 'watchers'; watchers: { name: string; since: string }[] }
   | { type: 'warning'; message: string; secondsLeft: number }
+  /** To watchers: the owner's terminal changed size (a watcher shows it at the owner's size). */
+  | { type: 'resize'; cols: number; rows: number }
   | { type: 'ended'; state: SessionState; reason: string; message: string };
 
 export interface Participant {
@@ -54,6 +56,9 @@ export interface LiveSessionView {
   assetName: string;
   protocol: 'ssh' | 'telnet';
   startedAt: string | null;
+  /** The owner's terminal size now. */
+  cols: number;
+  rows: number;
   watchers: { name: string; since: string }[];
 }
 

@@ -56,9 +56,10 @@ export interface App {
 
 const CSP = {
   defaultSrc: ["'self'"],
-  // Strict: no eval, no WebAssembly compile (asciinema-player needs 'wasm-unsafe-eval'; the
-  // console falls back to its own xterm player, see docs/sessions.md).
-  scriptSrc: ["'self'"],
+  // Scripts only from the gateway itself; no eval or string-to-code. 'wasm-unsafe-eval' lets the
+  // recording player (asciinema-player) compile its bundled WebAssembly terminal: it allows
+  // WebAssembly compilation only, never JavaScript eval, and no script from elsewhere.
+  scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
   styleSrc: ["'self'", "'unsafe-inline'"],
   imgSrc: ["'self'", 'data:'],
   connectSrc: ["'self'"],

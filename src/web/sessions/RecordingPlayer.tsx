@@ -38,14 +38,15 @@ declare global {
 }
 
 /**
- * Plays an asciicast recording: asciinema-player when the page may run WebAssembly, otherwise (the
- * gateway's strict CSP) the same xterm.js the live terminal uses, with play / pause, seek, speed,
+ * Plays an asciicast recording: asciinema-player (the gateway's CSP allows its WebAssembly), or,
+ * where a stricter CSP in front of the gateway forbids WebAssembly, the same xterm.js the live terminal uses, with play / pause, seek, speed,
  * markers and "skip idle pauses".
  */
 export function RecordingPlayer({ text }: { text: string }) {
   const [speed, setSpeed] = useState('1');
   const [skipIdle, setSkipIdle] = useState(true);
   const useAsciinema = wasmAllowed();
+  const seekRef = useRef<((t: number) => void) | null>(null);
   const parsed = useMemo(() => {
     try {
       return { cast: parseCast(text, skipIdle ? IDLE_LIMIT : null), error: null };
@@ -70,9 +71,10 @@ export function RecordingPlayer({ text }: { text: string }) {
     return (
       <Stack gap="xs" data-testid="recording-player" data-engine="asciinema">
         <Suspense fallback={<PageLoader />}>
-          <AsciinemaView text={text} speed={Number(speed)} idleTimeLimit={skipIdle ? IDLE_LIMIT : null} />
+          <AsciinemaView text={text} speed={Number(speed)} idleTimeLimit={skipIdle ? IDLE_LIMIT : null} seekRef={seekRef} />
         </Suspense>
         {options}
+        {parsed.cast && <Markers cast={parsed.cast} seek={(t) => seekRef.current?.(t)} />}
       </Stack>
     );
   }
@@ -238,6 +240,15 @@ function XtermPlayer({ cast, speed, options }: { cast: Cast; speed: number; opti
         </Group>
       </Paper>
       {options}
+      <Markers cast={cast} seek={(t) => pb?.seek(t)} />
+    </Stack>
+  );
+}
+
+/** The recording's markers (watchers, warnings, the red button); a click seeks there. */
+function Markers({ cast, seek }: { cast: Cast; seek: (t: number) => void }) {
+  return (
+    <>
       {cast.markers.length > 0 && (
         <Paper withBorder radius="md" p="sm" data-testid="player-markers">
           <Text size="xs" fw={600} c="dimmed" tt="uppercase" mb={4}>
@@ -245,7 +256,7 @@ function XtermPlayer({ cast, speed, options }: { cast: Cast; speed: number; opti
           </Text>
           <Stack gap={2}>
             {cast.markers.map((m, i) => (
-              <UnstyledButton key={`${m.t}-${i}`} onClick={() => pb?.seek(m.t)} data-testid="player-marker">
+              <UnstyledButton key={`${m.t}-${i}`} onClick={() => seek(m.t)} data-testid="player-marker">
                 <Group gap="xs" wrap="nowrap">
                   <Badge size="sm" variant="light" ff="monospace">
                     {formatClock(m.t)}
@@ -262,6 +273,6 @@ function XtermPlayer({ cast, speed, options }: { cast: Cast; speed: number; opti
           {cast.skipped} line{cast.skipped === 1 ? '' : 's'} of the recording could not be read and were skipped.
         </Text>
       )}
-    </Stack>
+    </>
   );
 }

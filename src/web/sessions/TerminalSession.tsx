@@ -106,7 +106,8 @@ export function TerminalSession({ mode }: { mode: TerminalMode }) {
         // not laid out yet
       }
     };
-    safeFit();
+    // The owner's terminal fills the window; a watcher's follows the owner's size instead.
+    if (!watching) safeFit();
     term.focus();
 
     let ws: WebSocket | null = null;
@@ -140,6 +141,7 @@ export function TerminalSession({ mode }: { mode: TerminalMode }) {
     });
     let frame = 0;
     const observer = new ResizeObserver(() => {
+      if (watching) return;
       cancelAnimationFrame(frame);
       frame = requestAnimationFrame(safeFit);
     });
@@ -186,6 +188,8 @@ export function TerminalSession({ mode }: { mode: TerminalMode }) {
             break;
           case 'opened':
             opened = true;
+            // A watcher sees the owner's screen at the owner's size (scrolls if it is larger).
+            if (watching) term.resize(msg.session.cols, msg.session.rows);
             setSession(msg.session);
             setWatchers(msg.session.watchers);
             if (!ended) setState(msg.session.state);
@@ -194,6 +198,9 @@ export function TerminalSession({ mode }: { mode: TerminalMode }) {
             break;
           case 'watchers':
             setWatchers(msg.watchers);
+            break;
+          case 'resize':
+            if (watching) term.resize(msg.cols, msg.rows);
             break;
           case 'warning':
             setWarning({ message: msg.message, seconds: msg.secondsLeft, deadline: Date.now() + msg.secondsLeft * 1000, idle: /unless you type/i.test(msg.message) });
@@ -356,7 +363,7 @@ export function TerminalSession({ mode }: { mode: TerminalMode }) {
       )}
 
       <Box style={{ position: 'relative', flex: 1, minHeight: 0, padding: 6 }}>
-        <div ref={hostRef} data-testid="terminal" data-mode={mode.kind} style={{ width: '100%', height: '100%' }} />
+        <div ref={hostRef} data-testid="terminal" data-mode={mode.kind} style={{ width: '100%', height: '100%', overflow: watching ? 'auto' : undefined }} />
         {end && (
           <Box
             data-testid="session-ended"
