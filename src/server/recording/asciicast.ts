@@ -1,91 +1,26 @@
-import { createHash, type Hash } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { chmod, type FileHandle, mkdir, open } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
-import type { SigningKey } from './keys.js';
+import { createJournal, type JournalOptions, JournalRecorder } from './journal.js';
 import type { AsciicastHeader } from './reader.js';
-import { type RecordingManifest, syncDir, writeManifest } from './seal.js';
+
+export { fileIo, type RecordingIo, type RecordingResult } from './journal.js';
 
 /**
- * The terminal recorder: one asciicast v2 file per session (<dir>/<id>.cast, 0600, folder 0700).
- *
- * Durability: events are serialized as complete JSON lines into an in-memory buffer that is
- * written to the file at least every `flushIntervalMs` (1 s) and as soon as it holds
- * `flushBytes` (64 KiB), with an fdatasync at least every second; a crash (kill -9) therefore
- * loses at most about a second, and every line on disk is a complete event (the reader tolerates
- * a torn last line after a power loss).
- *
- * Backpressure: while the disk is slower than the session the buffer grows up to
- * `maxBufferBytes` (8 MiB). Past `pressureBytes` (1 MiB) `pressure` turns true, the write methods
- * return false and a 'pressure' event (true) fires: the broker should pause the asset, and
- * resume on 'pressure' (false) / 'drain'. If the broker does not, events past the hard limit are
- * dropped (counted, and marked in the recording with a "recording gap" marker) rather than
- * letting memory grow without bound.
- *
- * Events: 'pressure' (on: boolean), 'drain', 'fault' (err: Error: a write failed; the recording
- * is dead, `close()` rejects; the broker should end the session). 'fault' is used instead of
- * 'error' so an unhandled failure cannot crash the gateway.
+ * The terminal recorder: one asciicast v2 file per session (<dir>/<id>.cast): output, input,
+ * resize and marker events as JSON lines, written through the journal (journal.ts: durability
+ * within a second, backpressure, gap markers, signed seal).
  */
 
-export interface RecordingIo {
-  write(fh: FileHandle, data: Buffer): Promise<void>;
-  sync(fh: FileHandle): Promise<void>;
-}
-
-export const fileIo: RecordingIo = {
-  async write(fh, data) {
-    let off = 0;
-    while (off < data.length) off += (await fh.write(data, off, data.length - off)).bytesWritten;
-  },
-  sync: (fh) => fh.datasync(),
-};
-
-export interface OpenRecordingOptions {
-  dir: string;
-  /** File name stem: letters, digits, '.', '_', '-' (a session id). */
-  id: string;
+export interface OpenRecordingOptions extends JournalOptions {
   width: number;
   height: number;
   title?: string;
   /** Header env; TERM defaults to xterm-256color. */
   env?: Record<string, string>;
-  /** Wall clock in epoch milliseconds (default: monotonic, anchored at Date.now()). */
-  clock?: () => number;
-  /** Seals the recording on close (loadSigningKey). */
-  signer: Pick<SigningKey, 'sign' | 'keyId'>;
-  flushIntervalMs?: number;
-  flushBytes?: number;
-  pressureBytes?: number;
-  maxBufferBytes?: number;
-  /** Disk access; replaceable for tests (a slow disk). */
-  io?: RecordingIo;
 }
 
-export interface RecordingResult {
-  path: string;
-  manifestPath: string;
-  bytes: number;
-  events: number;
-  durationSeconds: number;
-  sha256: string;
-  startedAt: string;
-  endedAt: string;
-  droppedEvents: number;
-  droppedBytes: number;
-  manifest: RecordingManifest;
-}
-
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** Output/input longer than this is split into several events (each line stays small). */
 const MAX_EVENT_CHARS = 32 * 1024;
-
-const defaultClock = (): (() => number) => {
-  const base = Date.now() - performance.now();
-  return () => base + performance.now();
-};
-
-const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
 
 function pieces(s: string): string[] {
   if (s.length <= MAX_EVENT_CHARS) return [s];
@@ -101,57 +36,15 @@ function pieces(s: string): string[] {
   return out;
 }
 
-export class AsciicastRecorder extends EventEmitter {
-  readonly path: string;
-  readonly id: string;
-  readonly startedAt: string;
-  private readonly clock: () => number;
-  private readonly startMs: number;
-  private readonly io: RecordingIo;
-  private readonly flushIntervalMs: number;
-  private readonly flushBytes: number;
-  private readonly pressureBytes: number;
-  private readonly maxBufferBytes: number;
-  private readonly signer: Pick<SigningKey, 'sign' | 'keyId'>;
-  private readonly hash: Hash = createHash('sha256');
+const line = (t: number, code: string, data: string): Buffer => Buffer.from(`[${t.toFixed(6)}, ${JSON.stringify(code)}, ${JSON.stringify(data)}]\n`);
+
+export class AsciicastRecorder extends JournalRecorder {
   private readonly outDecoder = new StringDecoder('utf8');
   private readonly inDecoder = new StringDecoder('utf8');
-  private queue: Buffer[] = [];
-  private queuedBytes = 0;
-  private inFlightBytes = 0;
-  private written = 0;
-  private eventCount = 0;
-  private lastT = 0;
-  private lastFlushAt: number;
-  private lastSyncAt: number;
-  private unsynced = false;
-  private syncWanted = false;
-  private pumping: Promise<void> | null = null;
-  /** An fsync in flight: it runs beside the writes, so a slow disk sync never holds data back. */
-  private syncing: Promise<void> | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private underPressure = false;
-  private dropped = { events: 0, bytes: 0 };
-  private gap = { events: 0, bytes: 0 };
-  private failure: Error | null = null;
-  private closing: Promise<RecordingResult> | null = null;
 
   /** @internal use openRecording() */
-  constructor(private readonly fh: FileHandle, path: string, opts: OpenRecordingOptions & { clock: () => number }) {
-    super();
-    this.path = path;
-    this.id = opts.id;
-    this.clock = opts.clock;
-    this.startMs = this.clock();
-    this.startedAt = new Date(this.startMs).toISOString();
-    this.lastFlushAt = this.startMs;
-    this.lastSyncAt = this.startMs;
-    this.io = opts.io ?? fileIo;
-    this.flushIntervalMs = opts.flushIntervalMs ?? 1000;
-    this.flushBytes = opts.flushBytes ?? 64 * 1024;
-    this.maxBufferBytes = opts.maxBufferBytes ?? 8 * 1024 * 1024;
-    this.pressureBytes = Math.min(opts.pressureBytes ?? 1024 * 1024, this.maxBufferBytes);
-    this.signer = opts.signer;
+  constructor(fh: FileHandle, path: string, opts: OpenRecordingOptions & { clock: () => number }) {
+    super(fh, path, opts);
   }
 
   /** @internal writes and syncs the header, starts the flush timer. */
@@ -164,42 +57,7 @@ export class AsciicastRecorder extends EventEmitter {
       ...(meta.title !== undefined ? { title: meta.title } : {}),
       env: { TERM: 'xterm-256color', ...meta.env },
     };
-    const line = Buffer.from(`${JSON.stringify(header)}\n`);
-    await this.io.write(this.fh, line);
-    this.hash.update(line);
-    this.written += line.length;
-    await this.io.sync(this.fh);
-    this.timer = setInterval(() => this.tick(), this.flushIntervalMs);
-    this.timer.unref();
-  }
-
-  /** True while the buffer is past `pressureBytes`: pause the asset until 'drain'. */
-  get pressure(): boolean {
-    return this.underPressure;
-  }
-  /** Bytes accepted but not yet on disk (queued plus being written). */
-  get bufferedBytes(): number {
-    return this.queuedBytes + this.inFlightBytes;
-  }
-  /** Bytes written to the file so far. */
-  get bytes(): number {
-    return this.written;
-  }
-  get events(): number {
-    return this.eventCount;
-  }
-  /** Time (seconds since start) of the latest event. */
-  get lastEventTime(): number {
-    return this.lastT;
-  }
-  get droppedEvents(): number {
-    return this.dropped.events;
-  }
-  get closed(): boolean {
-    return this.closing !== null;
-  }
-  get failed(): Error | null {
-    return this.failure;
+    await this.begin(Buffer.from(`${JSON.stringify(header)}\n`));
   }
 
   /** Bytes from the asset to the user. UTF-8 split across chunks is reassembled; invalid bytes become U+FFFD. */
@@ -227,209 +85,31 @@ export class AsciicastRecorder extends EventEmitter {
     return ok;
   }
 
-  private accepting(): boolean {
-    return !this.closing && !this.failure && !this.underPressure;
-  }
-
-  private now(): number {
-    const t = round6(Math.max(this.lastT, (this.clock() - this.startMs) / 1000));
-    this.lastT = t;
-    return t;
-  }
-
-  private line(t: number, code: string, data: string): Buffer {
-    return Buffer.from(`[${t.toFixed(6)}, ${JSON.stringify(code)}, ${JSON.stringify(data)}]\n`);
-  }
-
   private event(code: string, data: string, force = false): boolean {
-    if ((this.closing && !force) || this.failure) return false;
-    const t = this.now();
-    const buf = this.line(t, code, data);
-    if (this.gap.events) {
-      const marker = this.line(t, 'm', `recording gap: ${this.gap.events} events (${this.gap.bytes} bytes) lost, the disk could not keep up`);
-      if (!force && this.bufferedBytes + marker.length + buf.length > this.maxBufferBytes) return this.drop(buf);
-      this.enqueue(marker);
-      this.gap = { events: 0, bytes: 0 };
-    }
-    if (!force && this.bufferedBytes + buf.length > this.maxBufferBytes) return this.drop(buf);
-    this.enqueue(buf);
-    this.maybeFlush();
-    return !this.underPressure;
+    return this.append((t) => line(t, code, data), force);
   }
 
-  private drop(buf: Buffer): false {
-    this.dropped.events++;
-    this.dropped.bytes += buf.length;
-    this.gap.events++;
-    this.gap.bytes += buf.length;
-    return false;
+  protected gapLine(t: number, events: number, bytes: number): Buffer {
+    return line(t, 'm', `recording gap: ${events} events (${bytes} bytes) lost, the disk could not keep up`);
   }
 
-  private enqueue(buf: Buffer): void {
-    this.queue.push(buf);
-    this.queuedBytes += buf.length;
-    this.eventCount++;
-    this.updatePressure();
-  }
-
-  private updatePressure(): void {
-    const b = this.bufferedBytes;
-    if (!this.underPressure && b >= this.pressureBytes) {
-      this.underPressure = true;
-      this.emit('pressure', true);
-    } else if (this.underPressure && b <= this.pressureBytes / 2) {
-      this.underPressure = false;
-      this.emit('pressure', false);
-      this.emit('drain');
-    }
-  }
-
-  private maybeFlush(): void {
-    if (this.queuedBytes >= this.flushBytes || this.clock() - this.lastFlushAt >= this.flushIntervalMs) this.kick(false);
-  }
-
-  private tick(): void {
-    if (this.queuedBytes > 0 || this.unsynced) this.kick(true);
-  }
-
-  private kick(sync: boolean): void {
-    if (this.failure) return;
-    if (sync) this.syncWanted = true;
-    if (!this.pumping) this.pumping = this.pump().finally(() => { this.pumping = null; });
-  }
-
-  private async pump(): Promise<void> {
-    try {
-      do {
-        while (this.queue.length) {
-          const data = this.queue.length === 1 ? (this.queue[0] as Buffer) : Buffer.concat(this.queue);
-          this.queue = [];
-          this.queuedBytes = 0;
-          this.inFlightBytes = data.length;
-          this.lastFlushAt = this.clock();
-          await this.io.write(this.fh, data);
-          this.hash.update(data);
-          this.written += data.length;
-          this.inFlightBytes = 0;
-          this.unsynced = true;
-          this.updatePressure();
-        }
-        if (this.unsynced && !this.syncing && (this.syncWanted || this.clock() - this.lastSyncAt >= this.flushIntervalMs)) {
-          this.syncWanted = false;
-          this.unsynced = false;
-          this.lastSyncAt = this.clock();
-          // In the background: what a crash loses depends on the writes, which go on meanwhile.
-          this.syncing = this.io
-            .sync(this.fh)
-            .catch((e) => this.fail(e))
-            .finally(() => {
-              this.syncing = null;
-            });
-        }
-      } while (this.queue.length);
-    } catch (e) {
-      this.fail(e);
-    }
-  }
-
-  private fail(e: unknown): void {
-    if (this.failure) return;
-    this.failure = e instanceof Error ? e : new Error(String(e));
-    this.stopTimer();
-    this.emit('fault', this.failure);
-  }
-
-  private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  /** Resolves when no write is in progress (does not force one). */
-  async idle(): Promise<void> {
-    while (this.pumping) await this.pumping;
-  }
-
-  /** Writes everything buffered and fsyncs. */
-  async flush(): Promise<void> {
-    this.kick(true);
-    await this.idle();
-    while (this.syncing) await this.syncing;
-    if (this.unsynced && !this.failure) {
-      this.unsynced = false;
-      this.lastSyncAt = this.clock();
-      await this.io.sync(this.fh).catch((e) => this.fail(e));
-    }
-    if (this.failure) throw this.failure;
-  }
-
-  /** Flushes, closes the file and seals it with a signed manifest. Idempotent. */
-  close(): Promise<RecordingResult> {
-    this.closing ??= this.finish();
-    return this.closing;
-  }
-
-  private async finish(): Promise<RecordingResult> {
-    this.stopTimer();
-    try {
-      const tailOut = this.outDecoder.end();
-      if (tailOut) this.event('o', tailOut, true);
-      const tailIn = this.inDecoder.end();
-      if (tailIn) this.event('i', tailIn, true);
-      if (this.gap.events && !this.failure) {
-        this.enqueue(this.line(this.now(), 'm', `recording gap: ${this.gap.events} events (${this.gap.bytes} bytes) lost, the disk could not keep up`));
-        this.gap = { events: 0, bytes: 0 };
-      }
-      await this.flush();
-    } finally {
-      await this.fh.close().catch(() => {});
-    }
-    const endMs = Math.max(this.clock(), this.startMs);
-    const durationSeconds = round6(Math.max(this.lastT, (endMs - this.startMs) / 1000));
-    const sha256 = this.hash.digest('hex');
-    const endedAt = new Date(endMs).toISOString();
-    const { manifest, manifestPath } = await writeManifest(this.path, {
-      sha256,
-      bytes: this.written,
-      events: this.eventCount,
-      startedAt: this.startedAt,
-      endedAt,
-      ...(this.dropped.events ? { droppedEvents: this.dropped.events, droppedBytes: this.dropped.bytes } : {}),
-    }, this.signer);
-    return {
-      path: this.path,
-      manifestPath,
-      bytes: this.written,
-      events: this.eventCount,
-      durationSeconds,
-      sha256,
-      startedAt: this.startedAt,
-      endedAt,
-      droppedEvents: this.dropped.events,
-      droppedBytes: this.dropped.bytes,
-      manifest,
-    };
+  protected override beforeClose(): void {
+    const tailOut = this.outDecoder.end();
+    if (tailOut) this.event('o', tailOut, true);
+    const tailIn = this.inDecoder.end();
+    if (tailIn) this.event('i', tailIn, true);
   }
 }
 
 /** Creates <dir>/<id>.cast (never overwriting) and writes the asciicast v2 header at once. */
 export async function openRecording(opts: OpenRecordingOptions): Promise<AsciicastRecorder> {
-  if (!ID.test(opts.id) || opts.id.includes('..')) throw new RangeError(`unsafe recording id ${JSON.stringify(opts.id)}`);
   for (const [k, v] of [['width', opts.width], ['height', opts.height]] as const) {
     if (!Number.isSafeInteger(v) || v < 1 || v > 10000) throw new RangeError(`bad terminal ${k} ${v}`);
   }
-  await mkdir(opts.dir, { recursive: true, mode: 0o700 });
-  await chmod(opts.dir, 0o700);
-  const path = join(opts.dir, `${opts.id}.cast`);
-  const fh = await open(path, 'wx', 0o600);
-  try {
-    await fh.chmod(0o600);
-    const clock = opts.clock ?? defaultClock();
-    const rec = new AsciicastRecorder(fh, path, { ...opts, clock });
-    await rec.start(opts);
-    await syncDir(opts.dir);
-    return rec;
-  } catch (e) {
-    await fh.close().catch(() => {});
-    throw e;
-  }
+  return createJournal(
+    opts,
+    'cast',
+    (fh, path, clock) => new AsciicastRecorder(fh, path, { ...opts, clock }),
+    (rec) => rec.start(opts),
+  );
 }
