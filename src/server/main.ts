@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Broker } from './broker/broker.js';
 import type { Clock } from './broker/clock.js';
-import type { SessionLimits } from './broker/live.js';
+import type { SessionLimits } from './broker/core.js';
 import type { Config } from './config.js';
 import { identityEvents, type UserDeactivated } from './identity/events.js';
 import { loadMasterKey, type SecretBox } from './crypto/secretbox.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Clock } from '../../src/server/broker/clock.js';
-import type { SessionLimits } from '../../src/server/broker/live.js';
+import type { SessionLimits } from '../../src/server/broker/core.js';
 import { loadConfig } from '../../src/server/config.js';
 import { startGateway as start, type Gateway } from '../../src/server/main.js';
 import { createLogger } from '../../src/server/logger.js';

@@ -17,7 +17,8 @@ import { indexRecording, loadSigningKey, openRecording, recoverRecording, sealIn
 import { newId, nowIso } from '../util.js';
 import { revealAccount } from '../vault/accounts.js';
 import { type Clock, realClock } from './clock.js';
-import { type EndRequest, LiveSessionImpl, type SessionLimits } from './live.js';
+import type { EndRequest, SessionCore, SessionLimits } from './core.js';
+import { TerminalSession } from './terminal.js';
 import { Screen } from './screen.js';
 import type { LiveSession, OpenRequest } from './types.js';
 
@@ -50,7 +51,7 @@ export class SessionOpenError extends DomainError {
  * (pinning SSH host keys on first use), records, and owns the live session until it ends.
  */
 export class Broker {
-  private readonly live = new Map<string, LiveSessionImpl>();
+  private readonly live = new Map<string, SessionCore>();
   /** Live session id -> site id (the site's concurrent-connection limit). */
   private readonly siteOf = new Map<string, string>();
   private readonly clock: Clock;
@@ -156,7 +157,7 @@ export class Broker {
     const recorder = await openRecording({ dir: this.recordings, id, width: req.size.cols, height: req.size.rows, title: `${user.username} -> ${asset.name} (${req.protocol})`, signer: this.signing(), clock: () => this.clock.now(),
       // Written twice a second (fsync every second), so a crash loses under a second even when the event loop lags.
       flushIntervalMs: 500 });
-    const session = new LiveSessionImpl(
+    const session = new TerminalSession(
       { id, userId: user.id, username: user.username, assetId: asset.id, assetName: asset.name, protocol: req.protocol },
       conn,
       recorder,

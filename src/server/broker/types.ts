@@ -8,6 +8,9 @@ import type { TerminalSize } from '../protocols/types.js';
  */
 export type SessionState = 'pending' | 'active' | 'ended' | 'terminated' | 'failed' | 'interrupted';
 
+/** What a session carries: terminal bytes (SSH, Telnet) or a display (VNC, RDP). */
+export type SessionKind = 'terminal' | 'display';
+
 export interface OpenRequest {
   userId: string;
   assetId: string;
@@ -49,6 +52,7 @@ export interface Participant {
 
 export interface LiveSessionView {
   id: string;
+  kind: SessionKind;
   state: SessionState;
   userId: string;
   username: string;
@@ -56,7 +60,7 @@ export interface LiveSessionView {
   assetName: string;
   protocol: 'ssh' | 'telnet';
   startedAt: string | null;
-  /** The owner's terminal size now. */
+  /** The owner's terminal size now (columns, rows), or the display's size in pixels (width, height). */
   cols: number;
   rows: number;
   watchers: { name: string; since: string }[];

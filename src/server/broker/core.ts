@@ -1,9 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { AsciicastRecorder } from '../recording/index.js';
-import type { TerminalConnection, TerminalSize } from '../protocols/types.js';
 import type { Clock } from './clock.js';
-import type { Screen } from './screen.js';
-import type { LiveSession, LiveSessionView, Participant, ParticipantEvent, SessionState } from './types.js';
+import type { LiveSession, LiveSessionView, Participant, ParticipantEvent, SessionKind, SessionState } from './types.js';
 
 export interface SessionLimits {
   /** Ends the session after this long without input from the user. */
@@ -21,23 +18,37 @@ export interface EndRequest {
   terminatedBy?: string;
 }
 
+/** What the core needs of a recorder (asciicast for terminals, .guac for displays). */
+export interface SessionRecorder {
+  marker(label: string): boolean;
+  readonly pressure: boolean;
+  on(event: 'pressure', listener: (on: boolean) => void): unknown;
+  on(event: 'fault', listener: (err: Error) => void): unknown;
+}
+
 /** How long the asset's output waits for the owner to attach before it flows anyway. */
 const OWNER_WAIT_MS = 10_000;
 
-interface Attached {
+export interface Attached {
   p: Participant;
   since: string;
   blocked: boolean;
 }
 
+export type SessionMeta = Omit<LiveSessionView, 'state' | 'watchers' | 'startedAt' | 'cols' | 'rows' | 'kind'>;
+
 /**
- * One live brokered session: relays bytes between the asset and the owner, feeds the recorder and
- * the screen, fans output out to watchers, enforces idle and maximum-duration limits with a
- * warning line first, and ends exactly once. It knows nothing of SSH or Telnet.
+ * What every live brokered session shares, whatever it carries (terminal bytes or a display):
+ * participants (one owner, any number of read-only watchers, who sees whom), the idle and
+ * maximum-duration limits with a warning first, output that starts flowing once the owner is
+ * attached, and ending exactly once (the broker seals and writes the row in onEnd). Subclasses
+ * (terminal.ts, display.ts) move the media: asset output to participants and the recorder, owner
+ * input to the asset, snapshots for late watchers.
  */
-export class LiveSessionImpl extends EventEmitter implements LiveSession {
-  private readonly attached = new Set<Attached>();
-  private owner: Attached | undefined;
+export abstract class SessionCore extends EventEmitter implements LiveSession {
+  abstract readonly kind: SessionKind;
+  protected readonly attached = new Set<Attached>();
+  protected owner: Attached | undefined;
   state: SessionState = 'active';
   private cancelIdle: (() => void) | undefined;
   private cancelIdleWarn: (() => void) | undefined;
@@ -51,31 +62,24 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
   readonly startedAt: string;
   /**
    * The asset's output flows only once the owner is attached (or after OWNER_WAIT_MS without
-   * one), so the first prompt or a quick command's whole output reaches the owner too: until
-   * then it waits in the asset connection (backpressure), not in a buffer here.
+   * one), so the first prompt, a quick command's whole output or the first frame reaches the
+   * owner too: until then it waits at the asset (backpressure), not in a buffer here.
    */
-  private flowing = false;
+  protected flowing = false;
   private cancelOwnerWait: (() => void) | undefined;
 
   constructor(
-    private readonly meta: Omit<LiveSessionView, 'state' | 'watchers' | 'startedAt' | 'cols' | 'rows'>,
-    private readonly conn: TerminalConnection,
-    private readonly recorder: AsciicastRecorder,
-    private readonly screen: Screen,
-    private readonly clock: Clock,
+    private readonly meta: SessionMeta,
+    private readonly rec: SessionRecorder,
+    protected readonly clock: Clock,
     private readonly limits: SessionLimits,
-    private size: TerminalSize,
-    private readonly onEnd: (s: LiveSessionImpl, end: EndRequest) => Promise<void>,
+    private readonly onEnd: (s: SessionCore, end: EndRequest) => Promise<void>,
   ) {
     super();
     this.done = new Promise((r) => (this.resolveDone = r));
     this.startedAt = new Date(clock.now()).toISOString();
-    conn.stream.on('data', (chunk: Buffer) => this.fromAsset(chunk));
-    conn.stream.pause();
-    conn.stream.on('error', () => {});
     this.cancelOwnerWait = clock.setTimer(OWNER_WAIT_MS, () => this.startFlowing());
-    recorder.on('pressure', (on: boolean) => (on ? this.conn.stream.pause() : this.maybeResume()));
-    recorder.on('fault', (err: Error) => this.end({ state: 'failed', reason: 'recording_failed', message: `the recording could not be written (${err.message}): the session was ended` }));
+    rec.on('fault', (err: Error) => this.end({ state: 'failed', reason: 'recording_failed', message: `the recording could not be written (${err.message}): the session was ended` }));
     this.armIdle();
     this.cancelMaxWarn = clock.setTimer(Math.max(0, limits.maxDurationMs - limits.warnBeforeMs), () =>
       this.warn(`this session reaches its maximum duration in ${Math.round(limits.warnBeforeMs / 1000)} seconds`, limits.warnBeforeMs),
@@ -83,52 +87,55 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
     this.cancelMax = clock.setTimer(limits.maxDurationMs, () => this.end({ state: 'ended', reason: 'max_duration', message: `maximum session duration (${Math.round(limits.maxDurationMs / 60_000)} min) reached` }));
   }
 
-  /** Output starts: the owner is here (or never came). Then the asset's own end ends the session. */
-  private startFlowing(): void {
-    if (this.flowing) return;
-    this.flowing = true;
-    this.cancelOwnerWait?.();
-    this.maybeResume();
-    void this.conn.ended.then((e) => {
-      const end = () => void this.end({ state: 'ended', reason: e.how === 'error' ? 'asset_error' : 'closed', message: e.message });
-      // Relay and record what the asset sent just before closing (a quick exec) before ending.
-      const stream = this.conn.stream;
-      if (stream.readableEnded || stream.destroyed) return end();
-      stream.once('end', end);
-      stream.once('close', end);
-      this.clock.setTimer(1000, end);
-    });
-  }
+  // ---- what the media subclass provides ----
+
+  /** The owner is here (or never came): the asset's output may start. */
+  protected abstract onFlowStart(): void;
+  /** Output may move again (a participant drained, the recorder caught up). */
+  protected abstract maybeResume(): void;
+  /** A late watcher's starting picture (the current screen / a full frame). */
+  protected abstract snapshotFor(p: Participant): void;
+  /** Closes the asset connection now (idempotent). */
+  protected abstract closeAsset(message: string): void;
+  /** A line for the participants' own screens ("[Portcullis] ..."), or nothing (displays). */
+  protected abstract notice(kind: 'warning' | 'ended', message: string): Buffer | undefined;
+  /** The media's current size: terminal columns and rows, or display pixels. */
+  protected abstract currentSize(): { cols: number; rows: number };
+  abstract input(data: Buffer): void;
+  abstract resize(size: { cols: number; rows: number }): void;
+  abstract endInput(): void;
 
   get id(): string {
     return this.meta.id;
   }
 
   view(): LiveSessionView {
-    return { ...this.meta, state: this.state, startedAt: this.startedAt, cols: this.size.cols, rows: this.size.rows, watchers: this.watchers() };
+    const size = this.currentSize();
+    return { ...this.meta, kind: this.kind, state: this.state, startedAt: this.startedAt, cols: size.cols, rows: size.rows, watchers: this.watchers() };
   }
 
   private watchers() {
     return [...this.attached].filter((a) => a.p.role === 'watcher').map((a) => ({ name: a.p.name, since: a.since }));
   }
 
-  private broadcast(ev: ParticipantEvent): void {
+  protected broadcast(ev: ParticipantEvent): void {
     for (const a of this.attached) a.p.event(ev);
   }
 
-  private fromAsset(chunk: Buffer): void {
-    this.bytesOut += chunk.length;
-    this.screen.write(chunk);
-    const ok = this.recorder.output(chunk);
-    for (const a of this.attached) if (!a.p.output(chunk)) a.blocked = true;
-    // Backpressure: the asset waits for the owner's browser and the recorder's disk.
-    if (!ok || (this.owner?.blocked ?? false)) this.conn.stream.pause();
+  protected marker(label: string): void {
+    this.rec.marker(label);
   }
 
-  private maybeResume(): void {
-    if (this.state !== 'active' || !this.flowing) return;
-    if (this.recorder.pressure || this.owner?.blocked) return;
-    this.conn.stream.resume();
+  /** True while someone whose pace the asset must follow (the owner, the disk) is full. */
+  protected held(): boolean {
+    return this.state !== 'active' || !this.flowing || this.rec.pressure || (this.owner?.blocked ?? false);
+  }
+
+  private startFlowing(): void {
+    if (this.flowing) return;
+    this.flowing = true;
+    this.cancelOwnerWait?.();
+    this.onFlowStart();
   }
 
   resume(): void {
@@ -151,43 +158,23 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
     if (p.role === 'owner') this.startFlowing();
     if (p.role === 'watcher') {
       // A late joiner first sees the current screen, then the live stream.
-      void this.screen.snapshot().then((s) => p.output(Buffer.from(s, 'utf8')));
-      this.recorder.marker(`${p.name} started watching`);
+      this.snapshotFor(p);
+      this.rec.marker(`${p.name} started watching`);
     }
     p.event({ type: 'state', state: this.state });
     this.broadcast({ type: 'watchers', watchers: this.watchers() });
     return () => {
       if (!this.attached.delete(a)) return;
       if (this.owner === a) this.owner = undefined;
-      if (p.role === 'watcher') this.recorder.marker(`${p.name} stopped watching`);
+      if (p.role === 'watcher') this.rec.marker(`${p.name} stopped watching`);
       this.broadcast({ type: 'watchers', watchers: this.watchers() });
       this.maybeResume();
     };
   }
 
-  input(data: Buffer): void {
-    if (this.state !== 'active' || data.length === 0) return;
-    this.bytesIn += data.length;
-    this.recorder.input(data);
-    this.conn.stream.write(data);
+  /** The owner did something: the idle clock starts again. */
+  protected touched(): void {
     this.armIdle();
-  }
-
-  endInput(): void {
-    if (this.state !== 'active') return;
-    this.conn.stream.end();
-  }
-
-  resize(size: TerminalSize): void {
-    if (this.state !== 'active') return;
-    const cols = Math.min(Math.max(1, Math.floor(size.cols)), 1000);
-    const rows = Math.min(Math.max(1, Math.floor(size.rows)), 1000);
-    if (cols === this.size.cols && rows === this.size.rows) return;
-    this.size = { cols, rows };
-    this.conn.resize({ cols, rows });
-    this.screen.resize(cols, rows);
-    this.recorder.resize(cols, rows);
-    for (const a of this.attached) if (a.p.role === 'watcher') a.p.event({ type: 'resize', cols, rows });
   }
 
   private armIdle(): void {
@@ -202,9 +189,9 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
 
   private warn(message: string, ms: number): void {
     if (this.state !== 'active') return;
-    const line = Buffer.from(`\r\n\x1b[1;33m[Portcullis] ${message}\x1b[0m\r\n`);
-    this.owner?.p.output(line);
-    this.recorder.marker(`warning: ${message}`);
+    const line = this.notice('warning', message);
+    if (line) this.owner?.p.output(line);
+    this.rec.marker(`warning: ${message}`);
     this.broadcast({ type: 'warning', message, secondsLeft: Math.round(ms / 1000) });
   }
 
@@ -218,21 +205,23 @@ export class LiveSessionImpl extends EventEmitter implements LiveSession {
     this.ending = (async () => {
       this.state = req.state;
       for (const c of [this.cancelIdle, this.cancelIdleWarn, this.cancelMax, this.cancelMaxWarn, this.cancelOwnerWait]) c?.();
-      this.conn.close(req.message);
-      this.conn.stream.resume();
-      const line = Buffer.from(`\r\n\x1b[1;31m[Portcullis] Session ended: ${req.message}\x1b[0m\r\n`);
-      for (const a of this.attached) a.p.output(line);
+      this.closeAsset(req.message);
+      const line = this.notice('ended', req.message);
+      if (line) for (const a of this.attached) a.p.output(line);
       this.broadcast({ type: 'ended', state: req.state, reason: req.reason, message: req.message });
       this.attached.clear();
       this.owner = undefined;
       try {
         await this.onEnd(this, req);
       } finally {
-        this.screen.dispose();
+        this.disposeMedia();
         this.resolveDone({ state: req.state, reason: req.reason });
         this.emit('end', req);
       }
     })();
     return this.ending;
   }
+
+  /** After the end: release what the media held (screens, encoders). */
+  protected disposeMedia(): void {}
 }
