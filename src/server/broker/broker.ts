@@ -7,17 +7,24 @@ import type { SecretBox } from '../crypto/secretbox.js';
 import type { Db } from '../db/index.js';
 import type { RemoteSessionsTable } from '../db/schema.js';
 import { inTx } from '../db/tx.js';
+import type { Selectable } from 'kysely';
 import { DomainError, notFound } from '../errors.js';
 import { getAsset } from '../inventory/assets.js';
 import { decide } from '../policy/decide.js';
 import { sshProtocol } from '../protocols/ssh/client.js';
 import { telnetProtocol } from '../protocols/telnet/client.js';
-import { ConnectError, type TerminalProtocol } from '../protocols/types.js';
+import { ConnectError, type DisplayProtocol, type TerminalProtocol } from '../protocols/types.js';
+import { vncProtocol } from '../protocols/vnc/display.js';
+import { EncoderPool } from '../display/pool.js';
+import { openGuacRecording } from '../recording/guac.js';
+import type { AccessMethod, Asset } from '../inventory/assets.js';
+import type { SitesTable, UsersTable } from '../db/schema.js';
 import { indexRecording, loadSigningKey, openRecording, recoverRecording, sealInterruptedRecording, type SigningKey } from '../recording/index.js';
 import { newId, nowIso } from '../util.js';
 import { revealAccount } from '../vault/accounts.js';
 import { type Clock, realClock } from './clock.js';
 import type { EndRequest, SessionCore, SessionLimits } from './core.js';
+import { DisplaySession } from './display.js';
 import { TerminalSession } from './terminal.js';
 import { Screen } from './screen.js';
 import type { LiveSession, OpenRequest } from './types.js';
@@ -30,7 +37,21 @@ export interface BrokerOptions {
   clock?: Clock;
   limits?: Partial<SessionLimits>;
   protocols?: Partial<Record<'ssh' | 'telnet', TerminalProtocol>>;
+  displays?: Partial<Record<'vnc' | 'rdp', DisplayProtocol>>;
 }
+
+/** What open() learned before contacting the asset. */
+interface Prepared {
+  id: string;
+  user: Selectable<UsersTable>;
+  actor: Actor;
+  asset: Asset;
+  site: Selectable<SitesTable>;
+  method: Pick<AccessMethod, 'protocol' | 'port' | 'options'>;
+  account: { id: string; name: string };
+}
+
+const clampInt = (v: number, lo: number, hi: number) => (Number.isFinite(v) ? Math.min(hi, Math.max(lo, Math.round(v))) : lo);
 
 export const DEFAULT_LIMITS: SessionLimits = { idleTimeoutMs: 15 * 60_000, maxDurationMs: 4 * 3_600_000, warnBeforeMs: 60_000 };
 
@@ -57,6 +78,8 @@ export class Broker {
   private readonly clock: Clock;
   private readonly limits: SessionLimits;
   private readonly protocols: Record<'ssh' | 'telnet', TerminalProtocol>;
+  private readonly displays: Partial<Record<'vnc' | 'rdp', DisplayProtocol>>;
+  private pool: EncoderPool | undefined;
   private readonly recordings: string;
   private readonly node = `${hostname()}:${process.pid}`;
   private signer: SigningKey | undefined;
@@ -65,6 +88,7 @@ export class Broker {
     this.clock = o.clock ?? realClock;
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.protocols = { ssh: sshProtocol, telnet: telnetProtocol, ...o.protocols };
+    this.displays = { vnc: vncProtocol, ...o.displays };
     this.recordings = resolve(o.dataDir, 'recordings');
   }
 
@@ -83,6 +107,15 @@ export class Broker {
 
   /** Opens a brokered session; resolves once the asset accepted the vaulted credential. */
   async open(req: OpenRequest): Promise<LiveSession> {
+    const p = await this.prepare(req);
+    return req.protocol === 'vnc' || req.protocol === 'rdp' ? this.openDisplay(p, req, req.protocol) : this.openTerminal(p, req, req.protocol);
+  }
+
+  /**
+   * Everything before the asset is contacted: policy.decide, the vault account, the session row
+   * (pending) and its audit event.
+   */
+  private async prepare(req: OpenRequest): Promise<Prepared> {
     const { db } = this.o;
     const user = await db.selectFrom('users').selectAll().where('id', '=', req.userId).executeTakeFirst();
     if (!user) throw notFound('user', req.userId);
@@ -113,12 +146,37 @@ export class Broker {
       await tx.insertInto('remote_sessions').values(row).execute();
       await audit(tx, actor, { action: 'session.open', target: { type: 'asset', id: asset.id, name: asset.name }, details: { session: id, protocol: req.protocol, port: req.port, account: account.name, via: req.via, ...(req.command ? { command: req.command } : {}) } });
     });
+    return { id, user, actor, asset, site, method, account };
+  }
 
+  /** A failed connect: the row becomes 'failed' with the message the user reads. */
+  private async connectFailed(p: Prepared, err: unknown): Promise<never> {
+    const failure = err instanceof ConnectError ? err.failure : 'error';
+    const message = err instanceof ConnectError ? describeFailure(err, p.asset.name) : 'the gateway could not open the session';
+    if (!(err instanceof ConnectError)) this.o.logger.error({ err, session: p.id }, 'session open failed');
+    await this.finish(p.id, p.actor, { state: 'failed', reason: failure, message }, null);
+    throw new SessionOpenError(p.id, message, failure);
+  }
+
+  /** Registers the live session and marks the row active. */
+  private async goLive(p: Prepared, session: SessionCore, recordingPath: string): Promise<void> {
+    this.live.set(p.id, session);
+    this.siteOf.set(p.id, p.site.id);
+    await this.o.db.updateTable('remote_sessions').set({ state: 'active', started_at: session.startedAt, recording_path: recordingPath }).where('id', '=', p.id).execute();
+  }
+
+  private meta(p: Prepared, protocol: OpenRequest['protocol']) {
+    return { id: p.id, userId: p.user.id, username: p.user.username, assetId: p.asset.id, assetName: p.asset.name, protocol };
+  }
+
+  private async openTerminal(p: Prepared, req: OpenRequest, protocol: 'ssh' | 'telnet'): Promise<LiveSession> {
+    const { db } = this.o;
+    const { id, actor, asset, user, method } = p;
     const pin = await db.selectFrom('asset_host_keys').select('fingerprint').where('asset_id', '=', asset.id).where('port', '=', req.port).executeTakeFirst();
     let conn;
     try {
-      const credential = await revealAccount({ db, actor, secrets: this.o.secrets }, asset.id, account.id);
-      conn = await this.protocols[req.protocol].connect({ host: asset.host, port: req.port, options: method.options }, credential, {
+      const credential = await revealAccount({ db, actor, secrets: this.o.secrets }, asset.id, p.account.id);
+      conn = await this.protocols[protocol].connect({ host: asset.host, port: req.port, options: method.options }, credential, {
         size: req.size,
         ...(req.term ? { term: req.term } : {}),
         ...(req.command ? { command: req.command } : {}),
@@ -126,14 +184,10 @@ export class Broker {
         ...(pin ? { pinnedHostKey: pin.fingerprint } : {}),
       });
     } catch (err) {
-      const failure = err instanceof ConnectError ? err.failure : 'error';
-      const message = err instanceof ConnectError ? describeFailure(err, asset.name) : 'the gateway could not open the session';
-      if (!(err instanceof ConnectError)) this.o.logger.error({ err, session: id }, 'session open failed');
-      await this.finish(id, actor, { state: 'failed', reason: failure, message }, null);
-      throw new SessionOpenError(id, message, failure);
+      return this.connectFailed(p, err);
     }
 
-    if (req.protocol === 'ssh' && !pin && conn.info.hostKeyFingerprint) {
+    if (protocol === 'ssh' && !pin && conn.info.hostKeyFingerprint) {
       const seen = conn.info.hostKeyFingerprint;
       // Several first connections at once: one pins, the others must have seen that same key.
       const pinned = await inTx(db, async (tx) => {
@@ -146,46 +200,85 @@ export class Broker {
       });
       if (pinned !== seen) {
         conn.close('host key mismatch');
-        const err = new ConnectError('host_key_mismatch', 'the host key changed while connecting', { hostKeyFingerprint: seen });
-        const message = describeFailure(err, asset.name);
-        await this.finish(id, actor, { state: 'failed', reason: 'host_key_mismatch', message }, null);
-        throw new SessionOpenError(id, message, 'host_key_mismatch');
+        return this.connectFailed(p, new ConnectError('host_key_mismatch', 'the host key changed while connecting', { hostKeyFingerprint: seen }));
       }
     }
 
     mkdirSync(this.recordings, { recursive: true, mode: 0o700 });
-    const recorder = await openRecording({ dir: this.recordings, id, width: req.size.cols, height: req.size.rows, title: `${user.username} -> ${asset.name} (${req.protocol})`, signer: this.signing(), clock: () => this.clock.now(),
+    const recorder = await openRecording({ dir: this.recordings, id, width: req.size.cols, height: req.size.rows, title: `${user.username} -> ${asset.name} (${protocol})`, signer: this.signing(), clock: () => this.clock.now(),
       // Written twice a second (fsync every second), so a crash loses under a second even when the event loop lags.
       flushIntervalMs: 500 });
-    const session = new TerminalSession(
-      { id, userId: user.id, username: user.username, assetId: asset.id, assetName: asset.name, protocol: req.protocol },
-      conn,
-      recorder,
-      new Screen(req.size.cols, req.size.rows),
-      this.clock,
-      this.limits,
-      req.size,
-      async (s, end) => {
-        this.live.delete(id);
-        this.siteOf.delete(id);
-        let rec: { path: string; sha256: string } | null = null;
-        let text: { typed: string; shown: string } | null = null;
-        try {
-          if (end.terminatedBy) recorder.marker(end.message);
-          rec = await recorder.close();
-          const idx = await indexRecording(rec.path);
-          text = { typed: idx.commands.join('\n').slice(0, 200_000), shown: idx.outputText.slice(0, 1_000_000) };
-        } catch (err) {
-          this.o.logger.error({ err, session: id }, 'recording could not be sealed or indexed');
-        }
-        await this.finish(id, actor, end, rec, s.bytesIn, s.bytesOut);
-        if (text) await this.o.db.updateTable('remote_sessions').set({ typed_text: text.typed, shown_text: text.shown }).where('id', '=', id).execute();
-      },
-    );
-    this.live.set(id, session);
-    this.siteOf.set(id, site.id);
-    await db.updateTable('remote_sessions').set({ state: 'active', started_at: session.startedAt, recording_path: `recordings/${id}.cast` }).where('id', '=', id).execute();
+    const session = new TerminalSession(this.meta(p, protocol), conn, recorder, new Screen(req.size.cols, req.size.rows), this.clock, this.limits, req.size, async (s, end) => {
+      this.release(p);
+      let rec: { path: string; sha256: string } | null = null;
+      let text: { typed: string; shown: string } | null = null;
+      try {
+        if (end.terminatedBy) recorder.marker(end.message);
+        rec = await recorder.close();
+        const idx = await indexRecording(rec.path);
+        text = { typed: idx.commands.join('\n').slice(0, 200_000), shown: idx.outputText.slice(0, 1_000_000) };
+      } catch (err) {
+        this.o.logger.error({ err, session: id }, 'recording could not be sealed or indexed');
+      }
+      await this.ended(p, s, end, rec);
+      if (text) await this.o.db.updateTable('remote_sessions').set({ typed_text: text.typed, shown_text: text.shown }).where('id', '=', id).execute();
+    });
+    await this.goLive(p, session, `recordings/${id}.cast`);
     return session;
+  }
+
+  private async openDisplay(p: Prepared, req: OpenRequest, protocol: 'vnc' | 'rdp'): Promise<LiveSession> {
+    const { db } = this.o;
+    const { id, actor, asset, user, method, site } = p;
+    const screen = { width: clampInt(req.screen?.width ?? 1280, 320, 4096), height: clampInt(req.screen?.height ?? 800, 200, 4096) };
+    const adapter = this.displays[protocol];
+    if (!adapter) return this.connectFailed(p, new ConnectError('protocol', `${protocol.toUpperCase()} is not available on this gateway`));
+    let conn;
+    try {
+      const credential = await revealAccount({ db, actor, secrets: this.o.secrets }, asset.id, p.account.id);
+      conn = await adapter.connect({ host: asset.host, port: req.port, options: method.options }, credential, { ...screen, quality: site.stream_quality });
+    } catch (err) {
+      return this.connectFailed(p, err);
+    }
+    mkdirSync(this.recordings, { recursive: true, mode: 0o700 });
+    let recorder;
+    try {
+      recorder = await openGuacRecording({ dir: this.recordings, id, title: `${user.username} -> ${asset.name} (${protocol})`, signer: this.signing(), clock: () => this.clock.now(), flushIntervalMs: 500 });
+    } catch (err) {
+      conn.close('the recording could not be opened');
+      return this.connectFailed(p, err);
+    }
+    const opts = method.options;
+    const clipboard = { toAsset: opts.clipboardToAsset === true, fromAsset: opts.clipboardFromAsset === true };
+    const session = new DisplaySession(this.meta(p, protocol), conn, recorder, this.encoder(), site.stream_quality, clipboard, this.clock, this.limits, async (s, end) => {
+      this.release(p);
+      let rec: { path: string; sha256: string } | null = null;
+      try {
+        if (end.terminatedBy) recorder.marker(end.message);
+        rec = await recorder.close();
+      } catch (err) {
+        this.o.logger.error({ err, session: id }, 'recording could not be sealed');
+      }
+      await this.ended(p, s, end, rec);
+    });
+    await this.goLive(p, session, `recordings/${id}.guac`);
+    return session;
+  }
+
+  /** The shared encoder pool of all display sessions (workers start with the first one). */
+  private encoder(): EncoderPool {
+    this.pool ??= new EncoderPool();
+    return this.pool;
+  }
+
+  /** The session no longer counts as live (before its recording is sealed). */
+  private release(p: Prepared): void {
+    this.live.delete(p.id);
+    this.siteOf.delete(p.id);
+  }
+
+  private async ended(p: Prepared, s: SessionCore, end: EndRequest, rec: { path: string; sha256: string } | null): Promise<void> {
+    await this.finish(p.id, p.actor, end, rec, s.bytesIn, s.bytesOut);
   }
 
   private async finish(id: string, actor: Actor, end: EndRequest, rec: { sha256: string } | null, bytesIn = 0, bytesOut = 0): Promise<void> {
@@ -253,6 +346,8 @@ export class Broker {
   /** Ends every live session (gateway shutdown). */
   async shutdown(): Promise<void> {
     await Promise.all([...this.live.values()].map((s) => s.end({ state: 'ended', reason: 'gateway_shutdown', message: 'the gateway is shutting down' })));
+    await this.pool?.close();
+    this.pool = undefined;
   }
 }
 

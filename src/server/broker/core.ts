@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from './clock.js';
 import type { LiveSession, LiveSessionView, Participant, ParticipantEvent, SessionKind, SessionState } from './types.js';
 
+
 export interface SessionLimits {
   /** Ends the session after this long without input from the user. */
   idleTimeoutMs: number;
@@ -93,8 +94,13 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
   protected abstract onFlowStart(): void;
   /** Output may move again (a participant drained, the recorder caught up). */
   protected abstract maybeResume(): void;
-  /** A late watcher's starting picture (the current screen / a full frame). */
-  protected abstract snapshotFor(p: Participant): void;
+  /**
+   * Someone joined (the owner, or a watcher who first needs the current screen / a full frame).
+   * `late`: output is already flowing, so they need a starting picture.
+   */
+  protected abstract joined(a: Attached, late: boolean): void;
+  /** Someone left. */
+  protected left(_a: Attached): void {}
   /** Closes the asset connection now (idempotent). */
   protected abstract closeAsset(message: string): void;
   /** A line for the participants' own screens ("[Portcullis] ..."), or nothing (displays). */
@@ -155,17 +161,15 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
       this.owner = a;
     }
     this.attached.add(a);
+    this.joined(a, this.flowing);
     if (p.role === 'owner') this.startFlowing();
-    if (p.role === 'watcher') {
-      // A late joiner first sees the current screen, then the live stream.
-      this.snapshotFor(p);
-      this.rec.marker(`${p.name} started watching`);
-    }
+    if (p.role === 'watcher') this.rec.marker(`${p.name} started watching`);
     p.event({ type: 'state', state: this.state });
     this.broadcast({ type: 'watchers', watchers: this.watchers() });
     return () => {
       if (!this.attached.delete(a)) return;
       if (this.owner === a) this.owner = undefined;
+      this.left(a);
       if (p.role === 'watcher') this.rec.marker(`${p.name} stopped watching`);
       this.broadcast({ type: 'watchers', watchers: this.watchers() });
       this.maybeResume();
@@ -209,6 +213,7 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
       const line = this.notice('ended', req.message);
       if (line) for (const a of this.attached) a.p.output(line);
       this.broadcast({ type: 'ended', state: req.state, reason: req.reason, message: req.message });
+      for (const a of this.attached) this.left(a);
       this.attached.clear();
       this.owner = undefined;
       try {

@@ -28,7 +28,7 @@ export interface SessionRecord {
   user: { id: string; username: string };
   asset: { id: string; name: string };
   site: { id: string; name: string };
-  protocol: 'ssh' | 'telnet';
+  protocol: 'ssh' | 'telnet' | 'vnc' | 'rdp';
   port: number;
   via: 'browser' | 'ssh';
   command: string | null;

@@ -1,9 +1,8 @@
 import type { TerminalConnection, TerminalSize } from '../protocols/types.js';
 import type { AsciicastRecorder } from '../recording/index.js';
 import type { Clock } from './clock.js';
-import { type EndRequest, SessionCore, type SessionLimits, type SessionMeta } from './core.js';
+import { type Attached, type EndRequest, SessionCore, type SessionLimits, type SessionMeta } from './core.js';
 import type { Screen } from './screen.js';
-import type { Participant } from './types.js';
 
 /**
  * A live terminal session (SSH, Telnet): relays bytes between the asset and the owner with
@@ -57,8 +56,9 @@ export class TerminalSession extends SessionCore {
     if (!this.held()) this.conn.stream.resume();
   }
 
-  protected snapshotFor(p: Participant): void {
-    void this.screen.snapshot().then((s) => p.output(Buffer.from(s, 'utf8')));
+  protected joined(a: Attached): void {
+    // A late watcher first sees the current screen, then the live stream.
+    if (a.p.role === 'watcher') void this.screen.snapshot().then((s) => a.p.output(Buffer.from(s, 'utf8')));
   }
 
   protected closeAsset(message: string): void {

@@ -14,7 +14,7 @@ export type SessionKind = 'terminal' | 'display';
 export interface OpenRequest {
   userId: string;
   assetId: string;
-  protocol: 'ssh' | 'telnet';
+  protocol: 'ssh' | 'telnet' | 'vnc' | 'rdp';
   port: number;
   /** Vault account to log in with; default: the asset's only account, or the one named 'default'. */
   accountId?: string;
@@ -25,6 +25,8 @@ export interface OpenRequest {
   term?: string;
   /** SSH exec: run this command instead of a shell (recorded too). */
   command?: string;
+  /** Displays (VNC, RDP): the browser's drawing area in pixels (RDP sessions take this size). */
+  screen?: { width: number; height: number };
   /** SSH exec: with a pseudo-terminal (default true; `ssh gw cmd` without -t passes false). */
   pty?: boolean;
 }
@@ -58,7 +60,7 @@ export interface LiveSessionView {
   username: string;
   assetId: string;
   assetName: string;
-  protocol: 'ssh' | 'telnet';
+  protocol: 'ssh' | 'telnet' | 'vnc' | 'rdp';
   startedAt: string | null;
   /** The owner's terminal size now (columns, rows), or the display's size in pixels (width, height). */
   cols: number;

@@ -270,7 +270,7 @@ export interface RemoteSessionsTable {
   site_id: string;
   site_name: string;
   account_id: string | null;
-  protocol: 'ssh' | 'telnet';
+  protocol: 'ssh' | 'telnet' | 'vnc' | 'rdp';
   port: number;
   via: 'browser' | 'ssh';
   command: string | null;

@@ -83,3 +83,33 @@ export interface TerminalProtocol {
   readonly name: 'ssh' | 'telnet';
   connect(target: TerminalTarget, credential: TerminalCredential, opts: ConnectOptions): Promise<TerminalConnection>;
 }
+
+// ---- display family (VNC, RDP) ----
+
+/** What a display adapter hands the broker: an RFB client on the asset's screen (VNC directly, RDP through a private Xvnc). */
+export interface DisplayConnection {
+  rfb: import('./vnc/client.js').RfbClient;
+  /** Closes the asset connection (and for RDP its helper processes) now; idempotent. */
+  close(reason?: string): void;
+  /** Resolves once the asset connection is gone. */
+  ended: Promise<EndInfo>;
+  /** What was learned while connecting (RDP: the server certificate fingerprint). */
+  info: { certSha256?: string };
+}
+
+export interface DisplayConnectOptions {
+  /** The browser's drawing area, in pixels (RDP follows it; VNC keeps the server's own size). */
+  width: number;
+  height: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** RDP: the pinned server certificate (SHA-256, hex), undefined on first use. */
+  pinnedCert?: string;
+  /** Lets a server send lossy JPEG (Tight) at low/medium stream quality. */
+  quality: 'low' | 'medium' | 'high';
+}
+
+export interface DisplayProtocol {
+  readonly name: 'vnc' | 'rdp';
+  connect(target: TerminalTarget, credential: TerminalCredential, opts: DisplayConnectOptions): Promise<DisplayConnection>;
+}

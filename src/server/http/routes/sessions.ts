@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
@@ -23,12 +24,16 @@ const WATCHER_LIMIT = 8 << 20;
 
 const connectQuery = z.strictObject({
   assetId: z.uuid(),
-  protocol: z.enum(['ssh', 'telnet']),
+  protocol: z.enum(['ssh', 'telnet', 'vnc', 'rdp']),
   port: z.coerce.number().int().min(1).max(65535),
   accountId: z.uuid().optional(),
   cols: z.coerce.number().int().min(1).max(1000).default(80),
   rows: z.coerce.number().int().min(1).max(1000).default(24),
+  /** Displays: the browser's drawing area in pixels. */
+  width: z.coerce.number().int().min(320).max(4096).default(1280),
+  height: z.coerce.number().int().min(200).max(4096).default(800),
 });
+const isDisplay = (protocol: string) => protocol === 'vnc' || protocol === 'rdp';
 const clientMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('resize'), cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }),
   z.strictObject({ type: z.literal('input'), data: z.string().max(65_536) }),
@@ -39,7 +44,11 @@ const sendJson = (ws: WebSocket, msg: unknown) => {
 };
 
 /** A WebSocket as a session participant, with backpressure toward the asset. */
-function wsParticipant(ws: WebSocket, session: () => LiveSession | undefined, role: 'owner' | 'watcher', name: string, userId: string): Participant {
+/**
+ * A WebSocket as a session participant, with backpressure toward the asset. Terminal output goes
+ * in binary frames; a display's Guacamole instructions in text frames (`text`).
+ */
+function wsParticipant(ws: WebSocket, session: () => LiveSession | undefined, role: 'owner' | 'watcher', name: string, userId: string, text = false): Participant {
   return {
     role,
     name,
@@ -50,7 +59,7 @@ function wsParticipant(ws: WebSocket, session: () => LiveSession | undefined, ro
         ws.close(1013, 'watcher too slow');
         return true;
       }
-      ws.send(data, () => {
+      ws.send(data, { binary: !text }, () => {
         if (ws.bufferedAmount < HIGH_WATER / 4) session()?.resume();
       });
       return ws.bufferedAmount < HIGH_WATER;
@@ -91,15 +100,19 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       return toRecord(row!);
     } });
 
-  r.route({ method: 'GET', url: '/api/v1/sessions/:id/recording', tag: 'sessions', summary: 'The session recording (asciicast v2) for playback', access: STAFF, params: idParams,
+  r.route({ method: 'GET', url: '/api/v1/sessions/:id/recording', tag: 'sessions', summary: 'The session recording for playback: asciicast v2 (terminals) or Guacamole instructions (displays)', access: STAFF, params: idParams,
     handler: async ({ ctx, params }, reply) => {
       const row = await getSessionRow(ctx.db, params.id);
       if (!row?.recording_path) throw notFound('recording of session', params.id);
       await audit(ctx.db, ctx.actor, { action: 'recording.view', target: { type: 'session', id: row.id, name: row.id.slice(0, 8) }, details: { user: row.username, asset: row.asset_name } });
-      const text = await readFile(resolve(deps.config.dataDir, row.recording_path), 'utf8').catch(() => {
+      const file = resolve(deps.config.dataDir, row.recording_path);
+      const info = await stat(file).catch(() => {
         throw notFound('recording file of session', params.id);
       });
-      return reply.type('application/x-asciicast; charset=utf-8').header('cache-control', 'no-store').send(text);
+      // Streamed: a display recording can be hundreds of megabytes.
+      const text = createReadStream(file);
+      const type = row.recording_path.endsWith('.guac') ? 'application/x-guacamole-recording; charset=utf-8' : 'application/x-asciicast; charset=utf-8';
+      return reply.type(type).header('cache-control', 'no-store').header('content-length', info.size).send(text);
     } });
 
   r.route({ method: 'GET', url: '/api/v1/sessions/:id/recording/verify', tag: 'sessions', summary: "Check the recording against its signed manifest (SHA-256, Ed25519)", access: STAFF, params: idParams,
@@ -126,7 +139,7 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
   wsRoute(app, deps, rules, {
     url: '/api/v1/sessions/connect',
     access: 'authenticated',
-    summary: 'Open a brokered terminal session (binary frames: terminal bytes; text: JSON events)',
+    summary: 'Open a brokered session. Terminals: binary frames are terminal bytes, text frames JSON events. Displays (vnc, rdp): text frames are Guacamole instructions both ways, plus JSON events (starting with "{") from the gateway',
     handler: async (ws, req) => {
       const parsed = connectQuery.safeParse(req.query);
       if (!parsed.success) {
@@ -138,8 +151,14 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       const me = req.auth!.session.user;
       let session: LiveSession | undefined;
       const early: Buffer[] = [];
+      const display = isDisplay(q.protocol);
       ws.on('message', (data, isBinary) => {
         const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+        if (display) {
+          // Guacamole instructions; before the session is open there is nothing to steer yet.
+          if (session && !isBinary) session.input(buf);
+          return;
+        }
         if (!session) {
           if (isBinary && early.length < 64) early.push(buf);
           return;
@@ -152,7 +171,7 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       });
       sendJson(ws, { type: 'state', state: 'pending' });
       try {
-        session = await broker.open({ userId: me.id, assetId: q.assetId, protocol: q.protocol, port: q.port, ...(q.accountId ? { accountId: q.accountId } : {}), sourceIp: req.ip, via: 'browser', size: { cols: q.cols, rows: q.rows } });
+        session = await broker.open({ userId: me.id, assetId: q.assetId, protocol: q.protocol, port: q.port, ...(q.accountId ? { accountId: q.accountId } : {}), sourceIp: req.ip, via: 'browser', size: { cols: q.cols, rows: q.rows }, screen: { width: q.width, height: q.height } });
       } catch (err) {
         const message = err instanceof DomainError ? err.message : 'the gateway could not open the session';
         sendJson(ws, { type: 'ended', state: 'failed', reason: err instanceof SessionOpenError ? err.failure : 'error', message, ...(err instanceof SessionOpenError && err.sessionId ? { sessionId: err.sessionId } : {}) });
@@ -165,7 +184,7 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
         return;
       }
       sendJson(ws, { type: 'opened', session: s.view() });
-      const detach = s.attach(wsParticipant(ws, () => s, 'owner', me.username, me.id));
+      const detach = s.attach(wsParticipant(ws, () => s, 'owner', me.username, me.id, display));
       for (const b of early) s.input(b);
       ws.on('close', () => {
         detach();
@@ -190,7 +209,7 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       const me = req.auth!.session.user;
       await audit(deps.db, actorOf(req), { action: 'session.watch', target: { type: 'session', id, name: id.slice(0, 8) }, details: { user: s.view().username, asset: s.view().assetName } });
       sendJson(ws, { type: 'opened', session: s.view() });
-      const detach = s.attach(wsParticipant(ws, () => s, 'watcher', me.username, me.id));
+      const detach = s.attach(wsParticipant(ws, () => s, 'watcher', me.username, me.id, s.view().kind === 'display'));
       ws.on('message', () => {}); // watchers are read-only
       ws.on('close', detach);
     },

@@ -1,0 +1,201 @@
+import type { DisplayQuality } from '../display/classify.js';
+import { GuacParser, GuacProtocolError, type GuacInstruction } from '../display/guac.js';
+import * as guac from '../display/guac.js';
+import { DisplayStream, type Encoder } from '../display/stream.js';
+import type { DisplayConnection } from '../protocols/types.js';
+import type { GuacRecorder } from '../recording/guac.js';
+import type { Clock } from './clock.js';
+import { type Attached, type EndRequest, SessionCore, type SessionLimits, type SessionMeta } from './core.js';
+
+export interface ClipboardPolicy {
+  /** Browser -> asset. */
+  toAsset: boolean;
+  /** Asset -> browser. */
+  fromAsset: boolean;
+}
+
+/** Frames the owner's browser may have unacknowledged before no new ones are asked for. */
+const MAX_UNACKED_FRAMES = 2;
+/** Clipboard text accepted from the browser per transfer. */
+const MAX_CLIPBOARD_BYTES = 256 * 1024;
+
+/**
+ * A live graphical session (VNC, RDP): the RFB client's framebuffer goes out as Guacamole
+ * instructions (display/stream.ts) to the owner, watchers and the `.guac` recording; the owner's
+ * Guacamole key, mouse and clipboard instructions go to the asset. Flow control: a new frame is
+ * asked for only while the owner's browser has acknowledged all but MAX_UNACKED_FRAMES frames, its
+ * socket is not full and the recorder keeps up.
+ */
+export class DisplaySession extends SessionCore {
+  readonly kind = 'display' as const;
+  private readonly stream: DisplayStream;
+  private readonly parser = new GuacParser();
+  private readonly subscriptions = new Map<Attached, () => void>();
+  /** `sync` timestamps sent to the owner and not acknowledged yet. */
+  private unacked: number[] = [];
+  private ownerSub: Attached | undefined;
+  private readonly clipIn = new Map<string, Buffer[]>();
+  private buttons = 0;
+
+  constructor(
+    meta: SessionMeta,
+    private readonly conn: DisplayConnection,
+    private readonly recorder: GuacRecorder,
+    encoder: Encoder,
+    quality: DisplayQuality,
+    private readonly clipboard: ClipboardPolicy,
+    clock: Clock,
+    limits: SessionLimits,
+    onEnd: (s: SessionCore, end: EndRequest) => Promise<void>,
+  ) {
+    super(meta, recorder, clock, limits, onEnd);
+    this.stream = new DisplayStream(conn.rfb, encoder, {
+      quality,
+      now: () => clock.now(),
+      canSend: () => !this.held() && this.unacked.length <= MAX_UNACKED_FRAMES,
+    });
+    // The recording gets the whole stream from the start.
+    this.stream.subscribe((text) => {
+      this.bytesOut += text.length;
+      this.recorder.instructions(text);
+    }, { snapshot: false });
+    recorder.on('pressure', (on: boolean) => {
+      if (!on) this.maybeResume();
+    });
+    this.stream.on('error', (err) => void this.end({ state: 'failed', reason: 'display_error', message: `the display could not be encoded (${err.message})` }));
+    this.stream.on('frame', (ts) => {
+      if (this.ownerSub) this.unacked.push(ts);
+    });
+    conn.rfb.on('clipboard', (text) => {
+      if (!this.clipboard.fromAsset || this.state !== 'active') return;
+      const stream = 4095; // a fixed index outside the image range of display/stream.ts
+      const out = guac.clipboardText(stream, text.slice(0, MAX_CLIPBOARD_BYTES)).join('');
+      this.ownerSub?.p.output(Buffer.from(out, 'utf8'));
+    });
+    void conn.ended.then((e) => this.end({ state: 'ended', reason: e.how === 'error' ? 'asset_error' : 'closed', message: e.message }));
+  }
+
+  protected onFlowStart(): void {
+    this.stream.start();
+  }
+
+  protected maybeResume(): void {
+    if (!this.held()) this.stream.requestNext();
+  }
+
+  protected joined(a: Attached, late: boolean): void {
+    const unsubscribe = this.stream.subscribe((text) => {
+      if (!a.p.output(Buffer.from(text, 'utf8'))) a.blocked = true;
+    }, { snapshot: late || a.p.role === 'watcher' });
+    this.subscriptions.set(a, unsubscribe);
+    if (a.p.role === 'owner') {
+      this.ownerSub = a;
+      this.unacked = [];
+    }
+  }
+
+  protected override left(a: Attached): void {
+    this.subscriptions.get(a)?.();
+    this.subscriptions.delete(a);
+    if (this.ownerSub === a) {
+      this.ownerSub = undefined;
+      this.unacked = [];
+    }
+  }
+
+  protected closeAsset(message: string): void {
+    this.stream.stop();
+    this.conn.close(message);
+  }
+
+  protected notice(): undefined {
+    return undefined;
+  }
+
+  protected currentSize(): { cols: number; rows: number } {
+    return { cols: this.stream.width, rows: this.stream.height };
+  }
+
+  /** Guacamole instructions from the owner's browser (text). */
+  input(data: Buffer): void {
+    if (this.state !== 'active' || data.length === 0) return;
+    this.bytesIn += data.length;
+    let instructions: GuacInstruction[];
+    try {
+      instructions = this.parser.receive(data);
+    } catch (err) {
+      const why = err instanceof GuacProtocolError ? err.message : 'unreadable input';
+      void this.end({ state: 'ended', reason: 'client_error', message: `the browser sent malformed display input (${why})` });
+      return;
+    }
+    for (const ins of instructions) this.instruction(ins);
+  }
+
+  private instruction({ opcode, args }: GuacInstruction): void {
+    const rfb = this.conn.rfb;
+    const int = (s: string | undefined) => (s !== undefined && /^-?\d{1,9}$/.test(s) ? Number(s) : Number.NaN);
+    switch (opcode) {
+      case 'key': {
+        const keysym = int(args[0]);
+        if (!Number.isInteger(keysym) || keysym < 0 || keysym > 0xffffffff) return;
+        rfb.key(keysym, args[1] === '1');
+        this.recorder.instructions(guac.encodeInstruction('key', keysym, args[1] === '1' ? 1 : 0));
+        this.touched();
+        return;
+      }
+      case 'mouse': {
+        const [x, y, mask] = [int(args[0]), int(args[1]), int(args[2])];
+        if (![x, y, mask].every(Number.isInteger)) return;
+        rfb.pointer(Math.max(0, Math.min(x, this.stream.width - 1)), Math.max(0, Math.min(y, this.stream.height - 1)), mask & 0x1f);
+        // Moving is not activity on its own; pressing, releasing and scrolling are.
+        if ((mask & 0x1f) !== this.buttons) this.touched();
+        this.buttons = mask & 0x1f;
+        return;
+      }
+      case 'sync': {
+        const ts = int(args[0]);
+        this.unacked = this.unacked.filter((t) => t > ts);
+        this.maybeResume();
+        return;
+      }
+      case 'clipboard': {
+        if (!this.clipboard.toAsset || args[1] !== 'text/plain' || this.clipIn.size >= 4) return;
+        this.clipIn.set(args[0] ?? '', []);
+        return;
+      }
+      case 'blob': {
+        const parts = this.clipIn.get(args[0] ?? '');
+        if (!parts) return;
+        const bytes = Buffer.from(args[1] ?? '', 'base64');
+        if (parts.reduce((n, b) => n + b.length, 0) + bytes.length > MAX_CLIPBOARD_BYTES) {
+          this.clipIn.delete(args[0] ?? '');
+          return;
+        }
+        parts.push(bytes);
+        this.ownerSub?.p.output(Buffer.from(guac.encodeInstruction('ack', args[0] ?? '', 'OK', guac.GUAC_STATUS.SUCCESS)));
+        return;
+      }
+      case 'end': {
+        const parts = this.clipIn.get(args[0] ?? '');
+        if (!parts) return;
+        this.clipIn.delete(args[0] ?? '');
+        const text = Buffer.concat(parts).toString('utf8');
+        rfb.clipboard(text);
+        this.recorder.marker(`clipboard to the asset: ${text.length} characters`);
+        this.touched();
+        return;
+      }
+      case 'disconnect':
+        void this.close('the user disconnected');
+        return;
+      default:
+        // size (the browser window changed), nop, ack...: nothing to do for the asset.
+        return;
+    }
+  }
+
+  /** Display sizes follow the asset (VNC) or were set at connect (RDP). */
+  resize(): void {}
+
+  endInput(): void {}
+}

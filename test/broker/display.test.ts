@@ -1,0 +1,182 @@
+/**
+ * Graphical sessions through the real HTTP server against the lab's real VNC desktop (TigerVNC
+ * Xvnc with a VNC password): the Guacamole stream a browser would get draws the lab's screen, a
+ * late watcher gets a full-frame snapshot that matches, the recording is sealed, a wrong vaulted
+ * password fails clearly, and the red button ends it within a second.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { type Lab, removeLabAccount, startLab } from '../../lab/index.js';
+import { loadSigningKey, verifyRecording } from '../../src/server/recording/index.js';
+import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { GuacScreen } from '../helpers/guac-screen.js';
+
+const ACCOUNT = 'pcdisplay';
+const PW = 'Display-session-passphrase-8';
+/** The lab VNC desktop's background (lab/vnc.ts). */
+const VNC_BACKGROUND = '#1f6feb';
+
+interface Viewer {
+  ws: WebSocket;
+  screen: GuacScreen;
+  events: { type: string; [k: string]: unknown }[];
+  send(text: string): void;
+  waitUntil(check: () => boolean, what: string, ms?: number): Promise<void>;
+  closed: Promise<number>;
+}
+
+function viewer(url: string, cookie: string, origin: string): Viewer {
+  const ws = new WebSocket(url, { headers: { cookie, origin } });
+  const screen = new GuacScreen();
+  const events: Viewer['events'] = [];
+  ws.on('message', (m, binary) => {
+    const text = (m as Buffer).toString('utf8');
+    if (!binary && text.startsWith('{')) events.push(JSON.parse(text));
+    else screen.feed(text);
+  });
+  return {
+    ws,
+    screen,
+    events,
+    send: (text) => ws.send(text),
+    async waitUntil(check, what, ms = 15_000) {
+      const t0 = Date.now();
+      while (!check()) {
+        if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}; events ${JSON.stringify(events)}; opcodes ${JSON.stringify([...screen.opcodes])}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    closed: new Promise((r) => ws.on('close', (code) => r(code))),
+  };
+}
+
+describe('graphical sessions (VNC) over WebSocket', () => {
+  let lab: Lab;
+  let t: TestGateway;
+  let admin: ApiClient;
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-display-'));
+  let cookie = '';
+  let adminCookie = '';
+  let connectUrl = '';
+  let badUrl = '';
+  const cookieOf = async (username: string, password: string) => {
+    const r = await fetch(`${t.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+    assert.equal(r.status, 200);
+    return r.headers.get('set-cookie')!.split(';')[0]!;
+  };
+  const rowOf = (id: string) => t.gw.database.db.selectFrom('remote_sessions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const settled = async (id: string) => {
+    for (let i = 0; i < 200; i++) {
+      const row = await rowOf(id);
+      if (row.state !== 'active' && row.state !== 'pending') return row;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`session ${id} did not end`);
+  };
+
+  before(async () => {
+    lab = await startLab({ dataDir: dir, ports: { ssh: 52511, telnet: 52633, vnc: 55961, rdp: 53961 }, displayBase: 195, account: ACCOUNT });
+    t = await startGateway({ tls: false });
+    admin = await adminClient(t);
+    const vnc = lab.targets.find((x) => x.protocol === 'vnc')!;
+    const site = (await admin.post('/api/v1/sites', { name: 'Display lab', streamQuality: 'high' })).json;
+    const mk = async (name: string, password: string) => {
+      const a = await admin.post('/api/v1/assets', { name, siteId: site.id, purdueLevel: 2, host: '127.0.0.1', accessMethods: [{ protocol: 'vnc', port: vnc.port }] });
+      assert.equal(a.status, 201, a.text);
+      const acc = await admin.post(`/api/v1/assets/${a.json.id}/accounts`, { name: 'default', username: 'vnc', kind: 'password', password });
+      assert.equal(acc.status, 201, acc.text);
+      return a.json.id as string;
+    };
+    const good = await mk('HMI-VNC', vnc.password!);
+    const bad = await mk('HMI-BADPW', 'not-the-password');
+    const user = (await admin.post('/api/v1/users', { username: 'hmi.user', role: 'Client', password: PW, mustChangePassword: false })).json.user.id;
+    await admin.post('/api/v1/grants', { subjectType: 'user', subjectId: user, targetType: 'site', target: site.id });
+    cookie = await cookieOf('hmi.user', PW);
+    adminCookie = await cookieOf('admin', t.admin.password);
+    const base = `${t.url.replace(/^http/, 'ws')}/api/v1/sessions/connect`;
+    connectUrl = `${base}?assetId=${good}&protocol=vnc&port=${vnc.port}&width=1280&height=800`;
+    badUrl = `${base}?assetId=${bad}&protocol=vnc&port=${vnc.port}`;
+  });
+  after(async () => {
+    await t?.stop();
+    await lab?.stop();
+    await removeLabAccount(ACCOUNT);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("draws the asset's screen, lets a late watcher start from a full frame, records and seals it, and the red button ends it", async () => {
+    const v = viewer(connectUrl, cookie, t.url);
+    await v.waitUntil(() => v.events.some((e) => e.type === 'opened'), 'opened');
+    const opened = v.events.find((e) => e.type === 'opened') as unknown as { session: { id: string; kind: string; cols: number; rows: number } };
+    assert.equal(opened.session.kind, 'display');
+    const id = opened.session.id;
+    // The first frame: the whole desktop, mostly the lab's blue background.
+    await v.waitUntil(() => v.screen.syncs.length > 0 && v.screen.width > 0, 'the first frame');
+    assert.deepEqual([v.screen.width, v.screen.height], [opened.session.cols, opened.session.rows]);
+    assert.ok(v.screen.share(VNC_BACKGROUND) > 0.5, `background share ${v.screen.share(VNC_BACKGROUND)}; pixel(5,5) ${v.screen.pixel(5, 5)}`);
+    assert.ok(v.screen.mimetypes.has('image/png'), 'high quality: lossless PNG tiles');
+    // The browser acknowledges frames, moves and clicks the mouse and types: accepted, no error.
+    v.send(`4.sync,${String(v.screen.syncs.at(-1)).length}.${v.screen.syncs.at(-1)};`);
+    v.send('5.mouse,3.100,3.100,1.0;5.mouse,3.100,3.100,1.1;5.mouse,3.100,3.100,1.0;');
+    v.send('3.key,3.120,1.1;3.key,3.120,1.0;');
+
+    // A watcher joining late starts from a full frame that matches what the owner sees.
+    const w = viewer(`${t.url.replace(/^http/, 'ws')}/api/v1/sessions/${id}/watch`, adminCookie, t.url);
+    await w.waitUntil(() => w.screen.syncs.length > 0, "the watcher's snapshot");
+    assert.deepEqual([w.screen.width, w.screen.height], [v.screen.width, v.screen.height]);
+    await v.waitUntil(() => v.events.some((e) => e.type === 'watchers' && (e.watchers as unknown[]).length === 1), 'the owner sees the watcher');
+    const same = w.screen.rgba.every((b, i) => Math.abs(b - v.screen.rgba[i]!) <= 0);
+    assert.ok(same, 'the snapshot equals the owner screen');
+
+    const t0 = Date.now();
+    const r = await admin.post(`/api/v1/sessions/${id}/terminate`, { reason: 'display test over' });
+    assert.equal(r.status, 200, r.text);
+    await v.closed;
+    assert.ok(Date.now() - t0 < 1000, `ended after ${Date.now() - t0} ms`);
+    const ended = v.events.find((e) => e.type === 'ended') as unknown as { state: string; message: string };
+    assert.equal(ended.state, 'terminated');
+    assert.match(ended.message, /terminated by admin: display test over/);
+    await w.closed;
+
+    const row = await settled(id);
+    assert.equal(row.state, 'terminated');
+    assert.equal(row.protocol, 'vnc');
+    assert.match(row.recording_path ?? '', /\.guac$/);
+    const path = resolve(t.dataDir, row.recording_path!);
+    const verdict = await verifyRecording(path, loadSigningKey(t.dataDir).publicKeyPem);
+    assert.equal(verdict.ok, true, JSON.stringify(verdict));
+    // The recording replays to the same screen, with the watcher and the red button as markers.
+    const replay = new GuacScreen();
+    replay.feed(readFileSync(path, 'utf8'));
+    assert.ok(replay.share(VNC_BACKGROUND) > 0.5);
+    assert.ok(replay.markers.some((m) => /started watching/.test(m)));
+    assert.ok(replay.markers.some((m) => /terminated by admin: display test over/.test(m)));
+    assert.ok((replay.opcodes.get('key') ?? 0) >= 2, 'key events are in the recording');
+    const rec = await admin.get(`/api/v1/sessions/${id}/recording`);
+    assert.equal(rec.status, 200);
+    assert.match(String(rec.headers['content-type']), /guacamole/);
+  });
+
+  it('a wrong vaulted VNC password fails the session with a clear message', async () => {
+    const v = viewer(badUrl, cookie, t.url);
+    await v.closed;
+    const ended = v.events.find((e) => e.type === 'ended') as unknown as { state: string; reason: string; message: string; sessionId: string };
+    assert.equal(ended.state, 'failed');
+    assert.equal(ended.reason, 'auth_failed');
+    assert.match(ended.message, /refused the vaulted credential/);
+    assert.equal((await rowOf(ended.sessionId)).state, 'failed');
+  });
+
+  it('malformed display input from the browser ends only that session, clearly', async () => {
+    const v = viewer(connectUrl, cookie, t.url);
+    await v.waitUntil(() => v.screen.syncs.length > 0, 'the first frame');
+    v.send('99999999999.nonsense;');
+    await v.closed;
+    const ended = v.events.find((e) => e.type === 'ended') as unknown as { message: string };
+    assert.match(ended.message, /malformed display input/);
+  });
+});
