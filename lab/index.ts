@@ -28,6 +28,7 @@ export { labPrerequisites } from './prereq.js';
 export { LabStartError } from './process.js';
 export { DEFAULT_LAB_PORTS } from './types.js';
 export type { Lab, LabPorts, LabProtocol, LabTarget, StartLabOptions } from './types.js';
+export { startXrdpTarget, type StartXrdpOptions, type XrdpTarget, XRDP_DESKTOP_COLOUR, XRDP_TARGET_NAME } from './xrdp.js';
 
 const DEFAULT_DISPLAY_BASE = 50;
 const DEFAULT_READY_TIMEOUT_MS = 20_000;

@@ -5,7 +5,7 @@
  * password fails clearly, and the red button ends it within a second.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,6 +19,24 @@ const ACCOUNT = 'pcdisplay';
 const PW = 'Display-session-passphrase-8';
 /** The lab VNC desktop's background (lab/vnc.ts). */
 const VNC_BACKGROUND = '#1f6feb';
+/** The lab RDP (freerdp-shadow, NLA) desktop's background (lab/rdp.ts). */
+const RDP_BACKGROUND = '#8250df';
+
+/** Processes of RDP sessions: everything running as the unprivileged portcullis-rdp user (Xvnc, xfreerdp). */
+function rdpHelpers(): string[] {
+  const uid = /^portcullis-rdp:[^:]*:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1];
+  if (!uid) return [];
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      if (new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(status) && !/^State:\s+Z/m.test(status)) out.push(`${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 100)}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 interface Viewer {
   ws: WebSocket;
@@ -63,6 +81,9 @@ describe('graphical sessions (VNC) over WebSocket', () => {
   let adminCookie = '';
   let connectUrl = '';
   let badUrl = '';
+  let rdpUrl = '';
+  let rdpBadUrl = '';
+  let rdpAsset = '';
   const cookieOf = async (username: string, password: string) => {
     const r = await fetch(`${t.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
     assert.equal(r.status, 200);
@@ -93,6 +114,16 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     };
     const good = await mk('HMI-VNC', vnc.password!);
     const bad = await mk('HMI-BADPW', 'not-the-password');
+    const rdp = lab.targets.find((x) => x.protocol === 'rdp')!;
+    const mkRdp = async (name: string, password: string) => {
+      const a = await admin.post('/api/v1/assets', { name, siteId: site.id, purdueLevel: 3, host: '127.0.0.1', accessMethods: [{ protocol: 'rdp', port: rdp.port }] });
+      assert.equal(a.status, 201, a.text);
+      const acc = await admin.post(`/api/v1/assets/${a.json.id}/accounts`, { name: 'default', username: rdp.username, kind: 'password', password });
+      assert.equal(acc.status, 201, acc.text);
+      return a.json.id as string;
+    };
+    rdpAsset = await mkRdp('SCADA-RDP', rdp.password!);
+    const rdpBad = await mkRdp('SCADA-BADPW', 'Not-the-password-1');
     const user = (await admin.post('/api/v1/users', { username: 'hmi.user', role: 'Client', password: PW, mustChangePassword: false })).json.user.id;
     await admin.post('/api/v1/grants', { subjectType: 'user', subjectId: user, targetType: 'site', target: site.id });
     cookie = await cookieOf('hmi.user', PW);
@@ -100,6 +131,8 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     const base = `${t.url.replace(/^http/, 'ws')}/api/v1/sessions/connect`;
     connectUrl = `${base}?assetId=${good}&protocol=vnc&port=${vnc.port}&width=1280&height=800`;
     badUrl = `${base}?assetId=${bad}&protocol=vnc&port=${vnc.port}`;
+    rdpUrl = `${base}?assetId=${rdpAsset}&protocol=rdp&port=${rdp.port}&width=1024&height=700`;
+    rdpBadUrl = `${base}?assetId=${rdpBad}&protocol=rdp&port=${rdp.port}&width=1024&height=700`;
   });
   after(async () => {
     await t?.stop();
@@ -178,5 +211,46 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     await v.closed;
     const ended = v.events.find((e) => e.type === 'ended') as unknown as { message: string };
     assert.match(ended.message, /malformed display input/);
+  });
+
+  it('RDP (NLA): a private Xvnc + xfreerdp at the browser size, the certificate pinned, nothing left after the red button', async () => {
+    const v = viewer(rdpUrl, cookie, t.url);
+    await v.waitUntil(() => v.events.some((e) => e.type === 'opened' || e.type === 'ended'), 'opened', 30_000);
+    const opened = v.events.find((e) => e.type === 'opened') as unknown as { session: { id: string; cols: number; rows: number } } | undefined;
+    assert.ok(opened, JSON.stringify(v.events));
+    assert.deepEqual([opened.session.cols, opened.session.rows], [1024, 700], 'the session takes the browser size');
+    await v.waitUntil(() => v.screen.syncs.length > 0 && v.screen.share(RDP_BACKGROUND) > 0.3, 'the remote desktop', 30_000);
+    const pin = await t.gw.database.db.selectFrom('asset_host_keys').selectAll().where('asset_id', '=', rdpAsset).executeTakeFirst();
+    assert.match(pin?.fingerprint ?? '', /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i, 'the certificate is pinned on first use');
+    assert.ok(rdpHelpers().length >= 2, `helpers running: ${rdpHelpers().join('; ')}`);
+    const t0 = Date.now();
+    const r = await admin.post(`/api/v1/sessions/${opened.session.id}/terminate`, { reason: 'rdp test over' });
+    assert.equal(r.status, 200, r.text);
+    await v.closed;
+    assert.ok(Date.now() - t0 < 1000, `ended after ${Date.now() - t0} ms`);
+    for (let i = 0; i < 40 && rdpHelpers().length; i++) await new Promise((res) => setTimeout(res, 100));
+    assert.deepEqual(rdpHelpers(), [], 'no Xvnc or xfreerdp left');
+    const row = await settled(opened.session.id);
+    assert.equal(row.state, 'terminated');
+    const verdict = await verifyRecording(resolve(t.dataDir, row.recording_path!), loadSigningKey(t.dataDir).publicKeyPem);
+    assert.equal(verdict.ok, true, JSON.stringify(verdict));
+  });
+
+  it('RDP: a wrong vaulted password fails clearly, and a changed certificate is refused', async () => {
+    const v = viewer(rdpBadUrl, cookie, t.url);
+    await v.closed;
+    const ended = v.events.find((e) => e.type === 'ended') as unknown as { state: string; reason: string; message: string };
+    assert.equal(ended.state, 'failed');
+    assert.equal(ended.reason, 'auth_failed', ended.message);
+    assert.match(ended.message, /refused the vaulted credential/);
+    assert.deepEqual(rdpHelpers(), []);
+
+    await t.gw.database.db.updateTable('asset_host_keys').set({ fingerprint: Array(32).fill('AA').join(':') }).where('asset_id', '=', rdpAsset).execute();
+    const w = viewer(rdpUrl, cookie, t.url);
+    await w.closed;
+    const refused = w.events.find((e) => e.type === 'ended') as unknown as { reason: string; message: string };
+    assert.equal(refused.reason, 'host_key_mismatch', refused.message);
+    assert.match(refused.message, /certificate changed/);
+    assert.deepEqual(rdpHelpers(), []);
   });
 });

@@ -15,6 +15,7 @@ import { sshProtocol } from '../protocols/ssh/client.js';
 import { telnetProtocol } from '../protocols/telnet/client.js';
 import { ConnectError, type DisplayProtocol, type TerminalProtocol } from '../protocols/types.js';
 import { vncProtocol } from '../protocols/vnc/display.js';
+import { rdpProtocol } from '../protocols/rdp/display.js';
 import { EncoderPool } from '../display/pool.js';
 import { openGuacRecording } from '../recording/guac.js';
 import type { AccessMethod, Asset } from '../inventory/assets.js';
@@ -88,7 +89,7 @@ export class Broker {
     this.clock = o.clock ?? realClock;
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.protocols = { ssh: sshProtocol, telnet: telnetProtocol, ...o.protocols };
-    this.displays = { vnc: vncProtocol, ...o.displays };
+    this.displays = { vnc: vncProtocol, rdp: rdpProtocol(o.dataDir), ...o.displays };
     this.recordings = resolve(o.dataDir, 'recordings');
   }
 
@@ -169,6 +170,24 @@ export class Broker {
     return { id: p.id, userId: p.user.id, username: p.user.username, assetId: p.asset.id, assetName: p.asset.name, protocol };
   }
 
+  /**
+   * Pins what the asset showed on its first connection (SSH host key, RDP certificate). Several
+   * first connections at once: one pins, the others must have seen that same key. False: they
+   * did not (the key changed in between).
+   */
+  private async pinFirstUse(p: Prepared, port: number, seen: string, kind: 'host key' | 'certificate' = 'host key'): Promise<boolean> {
+    const { asset, actor, id } = p;
+    const pinned = await inTx(this.o.db, async (tx) => {
+      const r = await tx.insertInto('asset_host_keys').values({ asset_id: asset.id, port, fingerprint: seen, pinned_at: nowIso(), pinned_by: 'first use' }).onConflict((oc) => oc.columns(['asset_id', 'port']).doNothing()).executeTakeFirst();
+      if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) {
+        await audit(tx, actor, { action: 'asset.host_key_pin', target: { type: 'asset', id: asset.id, name: asset.name }, details: { port, fingerprint: seen, kind, session: id } });
+        return seen;
+      }
+      return (await tx.selectFrom('asset_host_keys').select('fingerprint').where('asset_id', '=', asset.id).where('port', '=', port).executeTakeFirst())?.fingerprint;
+    });
+    return pinned === seen;
+  }
+
   private async openTerminal(p: Prepared, req: OpenRequest, protocol: 'ssh' | 'telnet'): Promise<LiveSession> {
     const { db } = this.o;
     const { id, actor, asset, user, method } = p;
@@ -187,21 +206,9 @@ export class Broker {
       return this.connectFailed(p, err);
     }
 
-    if (protocol === 'ssh' && !pin && conn.info.hostKeyFingerprint) {
-      const seen = conn.info.hostKeyFingerprint;
-      // Several first connections at once: one pins, the others must have seen that same key.
-      const pinned = await inTx(db, async (tx) => {
-        const r = await tx.insertInto('asset_host_keys').values({ asset_id: asset.id, port: req.port, fingerprint: seen, pinned_at: nowIso(), pinned_by: 'first use' }).onConflict((oc) => oc.columns(['asset_id', 'port']).doNothing()).executeTakeFirst();
-        if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) {
-          await audit(tx, actor, { action: 'asset.host_key_pin', target: { type: 'asset', id: asset.id, name: asset.name }, details: { port: req.port, fingerprint: seen, session: id } });
-          return seen;
-        }
-        return (await tx.selectFrom('asset_host_keys').select('fingerprint').where('asset_id', '=', asset.id).where('port', '=', req.port).executeTakeFirst())?.fingerprint;
-      });
-      if (pinned !== seen) {
-        conn.close('host key mismatch');
-        return this.connectFailed(p, new ConnectError('host_key_mismatch', 'the host key changed while connecting', { hostKeyFingerprint: seen }));
-      }
+    if (protocol === 'ssh' && !pin && conn.info.hostKeyFingerprint && !(await this.pinFirstUse(p, req.port, conn.info.hostKeyFingerprint))) {
+      conn.close('host key mismatch');
+      return this.connectFailed(p, new ConnectError('host_key_mismatch', 'the host key changed while connecting', { hostKeyFingerprint: conn.info.hostKeyFingerprint }));
     }
 
     mkdirSync(this.recordings, { recursive: true, mode: 0o700 });
@@ -233,12 +240,17 @@ export class Broker {
     const screen = { width: clampInt(req.screen?.width ?? 1280, 320, 4096), height: clampInt(req.screen?.height ?? 800, 200, 4096) };
     const adapter = this.displays[protocol];
     if (!adapter) return this.connectFailed(p, new ConnectError('protocol', `${protocol.toUpperCase()} is not available on this gateway`));
+    const pin = protocol === 'rdp' ? await db.selectFrom('asset_host_keys').select('fingerprint').where('asset_id', '=', asset.id).where('port', '=', req.port).executeTakeFirst() : undefined;
     let conn;
     try {
       const credential = await revealAccount({ db, actor, secrets: this.o.secrets }, asset.id, p.account.id);
-      conn = await adapter.connect({ host: asset.host, port: req.port, options: method.options }, credential, { ...screen, quality: site.stream_quality });
+      conn = await adapter.connect({ host: asset.host, port: req.port, options: method.options }, credential, { ...screen, quality: site.stream_quality, ...(pin ? { pinnedCert: pin.fingerprint } : {}) });
     } catch (err) {
       return this.connectFailed(p, err);
+    }
+    if (protocol === 'rdp' && !pin && conn.info.certSha256 && !(await this.pinFirstUse(p, req.port, conn.info.certSha256, 'certificate'))) {
+      conn.close('certificate mismatch');
+      return this.connectFailed(p, new ConnectError('host_key_mismatch', "the server's certificate changed while connecting", { hostKeyFingerprint: conn.info.certSha256 }));
     }
     mkdirSync(this.recordings, { recursive: true, mode: 0o700 });
     let recorder;
@@ -356,7 +368,7 @@ function describeFailure(err: ConnectError, asset: string): string {
     case 'auth_failed':
       return `${asset} refused the vaulted credential: an administrator must update the account in the vault`;
     case 'host_key_mismatch':
-      return `${err.message}. Refused: the asset's SSH host key changed. An administrator can accept the new key after checking it.`;
+      return `${err.message}. Refused: the asset's ${/certificate/i.test(err.message) ? 'server certificate' : 'SSH host key'} changed. An administrator can accept the new one after checking it.`;
     case 'unreachable':
       return `${asset} is unreachable: ${err.message}`;
     case 'timeout':

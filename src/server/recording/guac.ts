@@ -6,8 +6,8 @@ import { createJournal, type JournalOptions, JournalRecorder } from './journal.j
  * Guacamole instruction stream the user's browser received (size, img/blob/end, copy, cursor,
  * sync with timestamps), so Guacamole.SessionRecording replays it with seek. Written through the
  * journal (journal.ts: durability within a second, backpressure, signed seal). Events that are
- * not drawing (watchers, warnings, the red button, lost data) go in as `marker` instructions,
- * which a Guacamole client ignores and our player lists.
+ * not drawing (watchers, warnings, the red button, lost data) go in as `marker,<epoch ms>,<label>`
+ * instructions, which a Guacamole client ignores and our player lists at their time.
  */
 
 export type OpenGuacRecordingOptions = JournalOptions;
@@ -25,7 +25,12 @@ export class GuacRecorder extends JournalRecorder {
 
   /** @internal the file starts with a marker naming the format and the start time. */
   async start(title: string): Promise<void> {
-    await this.begin(Buffer.from(instruction('marker', '0', `portcullis display recording: ${title}`)));
+    await this.begin(Buffer.from(instruction('marker', this.epochMs(0), `portcullis display recording: ${title}`)));
+  }
+
+  /** Markers carry the same clock as the `sync` timestamps (epoch milliseconds), so a player places them. */
+  private epochMs(t: number): string {
+    return String(Math.round(this.startMs + t * 1000));
   }
 
   /**
@@ -39,11 +44,11 @@ export class GuacRecorder extends JournalRecorder {
 
   /** A labelled marker ("bob started watching", "terminated by alice: ..."). */
   marker(label: string): boolean {
-    return this.append((t) => Buffer.from(instruction('marker', String(Math.round(t * 1000)), label)));
+    return this.append((t) => Buffer.from(instruction('marker', this.epochMs(t), label)));
   }
 
   protected gapLine(t: number, events: number, bytes: number): Buffer {
-    return Buffer.from(instruction('marker', String(Math.round(t * 1000)), `recording gap: ${events} writes (${bytes} bytes) lost, the disk could not keep up`));
+    return Buffer.from(instruction('marker', this.epochMs(t), `recording gap: ${events} writes (${bytes} bytes) lost, the disk could not keep up`));
   }
 }
 

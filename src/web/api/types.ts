@@ -21,7 +21,7 @@ import type { AccessMethod, Asset, LoginWindow, Protocol } from '../../server/in
 import type { Site } from '../../server/inventory/sites';
 import type { Zone } from '../../server/inventory/zones';
 import type { SessionRecord } from '../../server/broker/records';
-import type { LiveSessionView, ParticipantEvent, SessionState } from '../../server/broker/types';
+import type { LiveSessionView, ParticipantEvent, SessionKind, SessionState } from '../../server/broker/types';
 import type { AssetAccount } from '../../server/vault/accounts';
 
 export type {
@@ -37,6 +37,8 @@ export type {
   /** A brokered session as GET /sessions lists it. */
   SessionRecord,
   SessionState,
+  /** 'terminal' (SSH, Telnet) or 'display' (VNC, RDP). */
+  SessionKind,
   ConnectionTest,
   CreatedUser,
   Group,
@@ -194,9 +196,10 @@ export type SessionSocketMessage =
   | { type: 'ended'; state: SessionState; reason: string; message: string; sessionId?: string }
   | { type: 'error'; message: string };
 
-/** Protocols the browser terminal speaks today (the others are "coming soon"). */
-export type TerminalProtocol = LiveSessionView['protocol'];
-export const TERMINAL_PROTOCOLS: readonly Protocol[] = ['ssh', 'telnet'];
+/** Protocols the browser opens today: terminals (SSH, Telnet) and displays (VNC, RDP); TCP tunnels are "coming soon". */
+export type SessionProtocol = LiveSessionView['protocol'];
+export const SESSION_PROTOCOLS: readonly Protocol[] = ['ssh', 'telnet', 'vnc', 'rdp'];
+export const DISPLAY_PROTOCOLS: readonly Protocol[] = ['vnc', 'rdp'];
 
 export const SESSION_STATE_COLOR: Record<SessionState, string> = {
   pending: 'yellow',

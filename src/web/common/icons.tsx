@@ -245,6 +245,12 @@ export const IconTerminal = (p: IconProps) => (
     <path d="M7 9l3 3-3 3M13 15h4" />
   </Svg>
 );
+export const IconScreen = (p: IconProps) => (
+  <Svg {...p}>
+    <rect x="3" y="4" width="18" height="12" rx="1" />
+    <path d="M7 20h10M9 16v4M15 16v4" />
+  </Svg>
+);
 export const IconEye = (p: IconProps) => (
   <Svg {...p}>
     <path d="M2 12s3.6-7 10-7 10 7 10 7-3.6 7-10 7S2 12 2 12z" />

@@ -7,6 +7,7 @@ import { type BrokeredSession, PROTOCOL_LABELS, type RecordingVerification, SESS
 import { ProblemAlert } from '../common/errors';
 import { formatBytes, formatDateTime, formatDuration } from '../common/format';
 import { IconAlert, IconArrowLeft, IconCheck, IconEye, IconShield } from '../common/icons';
+import { GuacPlayer } from './GuacPlayer';
 import { RecordingPlayer } from './RecordingPlayer';
 
 function Fact({ label, children, testId }: { label: string; children: ReactNode; testId?: string }) {
@@ -180,7 +181,7 @@ export function PlaybackPage() {
       )}
       {recorded && recording.isError && <ProblemAlert error={recording.error} title="The recording could not be loaded" />}
       {recorded && recording.isPending && <Skeleton h={360} />}
-      {recorded && recording.data !== undefined && <RecordingPlayer text={recording.data} />}
+      {recorded && recording.data !== undefined && (s?.protocol === 'vnc' || s?.protocol === 'rdp' ? <GuacPlayer text={recording.data} /> : <RecordingPlayer text={recording.data} />)}
       {recorded && verify.data?.ok && (
         <Group gap={6} mt="xs">
           <IconCheck size={14} />

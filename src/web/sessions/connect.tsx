@@ -1,13 +1,13 @@
 import { Badge, Button, Menu, Text } from '@mantine/core';
-import { DEFAULT_PORTS, PROTOCOL_LABELS, type Protocol, TERMINAL_PROTOCOLS } from '../api/types';
-import { IconChevronDown, IconTerminal } from '../common/icons';
+import { DEFAULT_PORTS, DISPLAY_PROTOCOLS, PROTOCOL_LABELS, type Protocol, SESSION_PROTOCOLS } from '../api/types';
+import { IconChevronDown, IconScreen, IconTerminal } from '../common/icons';
 
 export interface ConnectTarget {
   protocol: Protocol;
   port: number | null;
 }
 
-/** The terminal page of one access method: a plain link, so it opens in a new tab, can be bookmarked and reloaded. */
+/** The session page of one access method: a plain link, so it opens in a new tab, can be bookmarked and reloaded. */
 export function terminalHref(assetId: string, protocol: Protocol, port: number | null, accountId?: string): string {
   const q = new URLSearchParams({ assetId, protocol });
   const p = port ?? DEFAULT_PORTS[protocol];
@@ -17,11 +17,11 @@ export function terminalHref(assetId: string, protocol: Protocol, port: number |
 }
 
 /**
- * "Connect" with one entry per access method. SSH and Telnet open the browser terminal in a new
- * tab; VNC, RDP and TCP tunnels are listed but not offered yet.
+ * "Connect" with one entry per access method. SSH and Telnet open the browser terminal, VNC and
+ * RDP the remote display, each in a new tab; TCP tunnels are listed but not offered yet.
  */
 export function ConnectMenu({ assetId, assetName, methods, size = 'xs' }: { assetId: string; assetName: string; methods: ConnectTarget[]; size?: 'xs' | 'sm' }) {
-  const usable = methods.filter((m) => TERMINAL_PROTOCOLS.includes(m.protocol));
+  const usable = methods.filter((m) => SESSION_PROTOCOLS.includes(m.protocol));
   return (
     <Menu position="bottom-end" withArrow shadow="md" width={230}>
       <Menu.Target>
@@ -40,14 +40,14 @@ export function ConnectMenu({ assetId, assetName, methods, size = 'xs' }: { asse
       <Menu.Dropdown>
         <Menu.Label>Open a session to {assetName}</Menu.Label>
         {methods.map((m) =>
-          TERMINAL_PROTOCOLS.includes(m.protocol) ? (
+          SESSION_PROTOCOLS.includes(m.protocol) ? (
             <Menu.Item
               key={`${m.protocol}:${m.port}`}
               component="a"
               href={terminalHref(assetId, m.protocol, m.port)}
               target="_blank"
               rel="noopener"
-              leftSection={<IconTerminal size={15} />}
+              leftSection={DISPLAY_PROTOCOLS.includes(m.protocol) ? <IconScreen size={15} /> : <IconTerminal size={15} />}
               data-testid={`connect-${m.protocol}`}
               data-port={m.port ?? undefined}
             >
@@ -82,7 +82,7 @@ export function ConnectMenu({ assetId, assetName, methods, size = 'xs' }: { asse
         )}
         {usable.length === 0 && (
           <Text size="xs" c="dimmed" px="sm" py={4}>
-            The browser terminal speaks SSH and Telnet; this asset has neither.
+            The browser opens SSH, Telnet, VNC and RDP; this asset has none of them.
           </Text>
         )}
       </Menu.Dropdown>

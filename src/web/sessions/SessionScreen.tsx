@@ -1,18 +1,22 @@
 import { Alert, Badge, Box, Button, Group, Paper, Stack, Text, ThemeIcon, Title, Tooltip } from '@mantine/core';
-import { FitAddon } from '@xterm/addon-fit';
-import type { Terminal } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
-import { PROTOCOL_LABELS, SESSION_STATE_COLOR, type LiveSessionView, type SessionSocketMessage, type SessionState, type Watcher } from '../api/types';
+import { PROTOCOL_LABELS, SESSION_STATE_COLOR, type LiveSessionView, type SessionKind, type SessionSocketMessage, type SessionState, type Watcher } from '../api/types';
 import { useIsAdmin, useIsStaff } from '../auth/AuthProvider';
 import { formatClock, formatDateTime } from '../common/format';
 import { IconAlert, IconArrowLeft, IconEye, IconGate, IconPlayerPlay, IconPlayerStop, IconRefresh } from '../common/icons';
 import { TerminateModal } from './TerminateModal';
-import { attachClipboardKeys, createTerminal, screenText, TERMINAL_THEME } from './terminalSetup';
+import { createDisplayMedia } from './displayMedia';
+import type { MediaContext, SessionMedia } from './media';
+import { createTerminalMedia } from './terminalMedia';
+import { TERMINAL_THEME } from './terminalSetup';
 
-export type TerminalMode =
-  | { kind: 'owner'; assetId: string; protocol: 'ssh' | 'telnet'; port: number; accountId?: string }
+export type SessionProtocol = 'ssh' | 'telnet' | 'vnc' | 'rdp';
+export type SessionMode =
+  | { kind: 'owner'; assetId: string; protocol: SessionProtocol; port: number; accountId?: string }
   | { kind: 'watch'; sessionId: string };
+
+const kindOf = (protocol: SessionProtocol): SessionKind => (protocol === 'vnc' || protocol === 'rdp' ? 'display' : 'terminal');
 
 interface Ending {
   state: SessionState | 'lost';
@@ -26,8 +30,6 @@ interface Warning {
   deadline: number;
   idle: boolean;
 }
-
-const encoder = new TextEncoder();
 
 function socketUrl(path: string): string {
   return `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/api/v1${path}`;
@@ -49,25 +51,18 @@ function endTitle(end: Ending, watching: boolean): string {
   }
 }
 
-/** Test hook: the screen of the terminal on this page (the tests read it instead of the DOM). */
-declare global {
-  interface Window {
-    portcullisTerminal?: { text: () => string; size: () => { cols: number; rows: number } };
-  }
-}
-
 /**
- * A brokered terminal in the browser: the owner's interactive session (`/sessions/new`) or a
- * staff member's read-only view of someone else's (`/sessions/:id/watch`). Fills the window; the
- * top bar shows asset, protocol, state and elapsed time, banners show watchers and warnings, and
- * the end of the session gets a screen of its own with the reason.
+ * A brokered session in the browser, terminal (xterm) or display (Guacamole): the owner's
+ * interactive session (`/sessions/new`) or a staff member's read-only view of someone else's
+ * (`/sessions/:id/watch`). Fills the window; the top bar shows asset, protocol, state and elapsed
+ * time, banners show watchers and warnings, and the end of the session gets a screen of its own
+ * with the reason. The media part (media.ts) is the only thing that differs between the two.
  */
-export function TerminalSession({ mode }: { mode: TerminalMode }) {
+export function SessionScreen({ mode }: { mode: SessionMode }) {
   const watching = mode.kind === 'watch';
   const staff = useIsStaff();
   const admin = useIsAdmin();
   const hostRef = useRef<HTMLDivElement>(null);
-  const termRef = useRef<Terminal | null>(null);
   const disconnectRef = useRef<(() => void) | null>(null);
   const [attempt, setAttempt] = useState(0);
   const [state, setState] = useState<SessionState | 'connecting'>('connecting');
@@ -81,7 +76,7 @@ export function TerminalSession({ mode }: { mode: TerminalMode }) {
 
   const key = mode.kind === 'owner' ? `${mode.assetId}|${mode.protocol}|${mode.port}|${mode.accountId ?? ''}` : mode.sessionId;
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: one terminal and one socket per target and attempt
+  // biome-ignore lint/correctness/useExhaustiveDependencies: one media and one socket per target and attempt
   useEffect(() => {
     const host = hostRef.current;
     if (!host) return;
@@ -92,29 +87,21 @@ export function TerminalSession({ mode }: { mode: TerminalMode }) {
     setEnd(null);
     setEndedAt(null);
 
-    const term = createTerminal(watching ? { disableStdin: true, cursorBlink: false } : {});
-    const fit = new FitAddon();
-    term.loadAddon(fit);
-    attachClipboardKeys(term);
-    term.open(host);
-    termRef.current = term;
-    window.portcullisTerminal = { text: () => screenText(term), size: () => ({ cols: term.cols, rows: term.rows }) };
-    const safeFit = () => {
-      try {
-        fit.fit();
-      } catch {
-        // not laid out yet
-      }
-    };
-    // The owner's terminal fills the window; a watcher's follows the owner's size instead.
-    if (!watching) safeFit();
-    term.focus();
-
     let ws: WebSocket | null = null;
     let opened = false;
     let ended = false;
     let closedByUs = false;
-    let sentSize = { cols: term.cols, rows: term.rows };
+    const ctx: MediaContext = {
+      watching,
+      send(data) {
+        if (ended || !ws || ws.readyState !== WebSocket.OPEN) return;
+        ws.send(data);
+      },
+      typed: () => setWarning((w) => (w?.idle ? null : w)),
+    };
+    const createMedia = (kind: SessionKind): SessionMedia => (kind === 'display' ? createDisplayMedia(host, ctx) : createTerminalMedia(host, ctx));
+    // The owner knows what it opens; a watcher learns it when the session is "opened".
+    let media: SessionMedia | null = mode.kind === 'owner' ? createMedia(kindOf(mode.protocol)) : null;
 
     const finish = (e: Ending) => {
       if (ended) return;
@@ -124,36 +111,8 @@ export function TerminalSession({ mode }: { mode: TerminalMode }) {
       setWarning(null);
       // A watcher who leaves does not end the session.
       if (!(watching && e.reason === 'user_closed')) setState(e.state === 'lost' ? 'interrupted' : e.state);
-      term.options.disableStdin = true;
-      term.options.cursorBlink = false;
+      media?.ended();
     };
-
-    const sendResize = () => {
-      if (watching || !opened || !ws || ws.readyState !== WebSocket.OPEN) return;
-      if (term.cols === sentSize.cols && term.rows === sentSize.rows) return;
-      sentSize = { cols: term.cols, rows: term.rows };
-      ws.send(JSON.stringify({ type: 'resize', cols: term.cols, rows: term.rows }));
-    };
-    let resizeTimer: ReturnType<typeof setTimeout> | undefined;
-    const resizeSub = term.onResize(() => {
-      clearTimeout(resizeTimer);
-      resizeTimer = setTimeout(sendResize, 120);
-    });
-    let frame = 0;
-    const observer = new ResizeObserver(() => {
-      if (watching) return;
-      cancelAnimationFrame(frame);
-      frame = requestAnimationFrame(safeFit);
-    });
-    observer.observe(host);
-
-    const send = (bytes: Uint8Array) => {
-      if (watching || ended || !ws || ws.readyState !== WebSocket.OPEN) return;
-      ws.send(bytes);
-      setWarning((w) => (w?.idle ? null : w));
-    };
-    const dataSub = term.onData((d) => send(encoder.encode(d)));
-    const binarySub = term.onBinary((d) => send(Uint8Array.from(d, (c) => c.charCodeAt(0) & 0xff)));
 
     // Deferred a tick: React's development double mount must not open (and at once abandon) a session.
     const connectTimer = setTimeout(() => {
@@ -164,16 +123,15 @@ export function TerminalSession({ mode }: { mode: TerminalMode }) {
               protocol: mode.protocol,
               port: String(mode.port),
               ...(mode.accountId ? { accountId: mode.accountId } : {}),
-              cols: String(term.cols),
-              rows: String(term.rows),
+              ...media!.sizeParams(),
             }).toString()}`
           : `/sessions/${encodeURIComponent(mode.sessionId)}/watch`;
-      sentSize = { cols: term.cols, rows: term.rows };
       ws = new WebSocket(socketUrl(path));
       ws.binaryType = 'arraybuffer';
       ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
-        if (typeof ev.data !== 'string') {
-          term.write(new Uint8Array(ev.data));
+        // Binary frames: terminal bytes. Text frames: our JSON events, or a display's instructions.
+        if (typeof ev.data !== 'string' || !ev.data.startsWith('{')) {
+          media?.receive(ev.data);
           return;
         }
         let msg: SessionSocketMessage;
@@ -188,19 +146,17 @@ export function TerminalSession({ mode }: { mode: TerminalMode }) {
             break;
           case 'opened':
             opened = true;
-            // A watcher sees the owner's screen at the owner's size (scrolls if it is larger).
-            if (watching) term.resize(msg.session.cols, msg.session.rows);
+            media ??= createMedia(msg.session.kind);
+            media.opened(msg.session);
             setSession(msg.session);
             setWatchers(msg.session.watchers);
             if (!ended) setState(msg.session.state);
-            // The window may have changed size while the asset was logging us in.
-            sendResize();
             break;
           case 'watchers':
             setWatchers(msg.watchers);
             break;
           case 'resize':
-            if (watching) term.resize(msg.cols, msg.rows);
+            media?.resized(msg.cols, msg.rows);
             break;
           case 'warning':
             setWarning({ message: msg.message, seconds: msg.secondsLeft, deadline: Date.now() + msg.secondsLeft * 1000, idle: /unless you type/i.test(msg.message) });
@@ -231,18 +187,10 @@ export function TerminalSession({ mode }: { mode: TerminalMode }) {
 
     return () => {
       clearTimeout(connectTimer);
-      clearTimeout(resizeTimer);
-      cancelAnimationFrame(frame);
-      observer.disconnect();
       closedByUs = true;
       if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000, 'closed');
       disconnectRef.current = null;
-      dataSub.dispose();
-      binarySub.dispose();
-      resizeSub.dispose();
-      term.dispose();
-      termRef.current = null;
-      delete window.portcullisTerminal;
+      media?.dispose();
     };
   }, [key, attempt]);
 
