@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # gateway runtime
   openssl ca-certificates
+  # display recordings exported to MP4 (administrators, in the background)
+  ffmpeg
   # demo lab targets (lab/): sshd, telnetd, a VNC desktop, an RDP server with NLA
   # (inetutils-telnetd pulls in an inetd whose telnet entry stays disabled: the lab runs telnetd
   # itself behind socat; fonts-dejavu-core is the font of the desktops' text panels)

@@ -145,6 +145,7 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
   ] },
   'DELETE /api/v1/me/ssh-keys/:id': { valid: {}, cases: [] },
   'POST /api/v1/sessions/:id/terminate': { valid: { reason: 'x' }, cases: [{ body: { reason: '' }, status: 400, detail: /say why/ }] },
+  'POST /api/v1/sessions/:id/recording/video': { valid: {}, cases: [] },
   'DELETE /api/v1/assets/:id/host-keys/:port': { valid: {}, cases: [] },
   'POST /api/v1/assets/:id/accounts': { valid: { name: 'maint', username: 'root', kind: 'password', password: 'x' }, cases: [
     { body: { name: 'maint', username: 'root', kind: 'token', password: 'x' }, status: 400, detail: /kind/ },

@@ -5,7 +5,8 @@
  * password fails clearly, and the red button ends it within a second.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -192,6 +193,30 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     const rec = await admin.get(`/api/v1/sessions/${id}/recording`);
     assert.equal(rec.status, 200);
     assert.match(String(rec.headers['content-type']), /guacamole/);
+
+    // An administrator exports it to MP4 (real ffmpeg) in the background, with progress.
+    const started = await admin.post(`/api/v1/sessions/${id}/recording/video`);
+    assert.equal(started.status, 202, started.text);
+    assert.ok(['running', 'done'].includes(started.json.state));
+    let job = started.json;
+    for (let i = 0; i < 300 && job.state === 'running'; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      job = (await admin.get(`/api/v1/sessions/${id}/recording/video`)).json;
+    }
+    assert.equal(job.state, 'done', JSON.stringify(job));
+    assert.equal(job.progress, 1);
+    const mp4 = join(dir, 'export.mp4');
+    const file = await fetch(`${t.url}/api/v1/sessions/${id}/recording/video/file`, { headers: { cookie: adminCookie } });
+    assert.equal(file.status, 200);
+    assert.equal(file.headers.get('content-type'), 'video/mp4');
+    writeFileSync(mp4, Buffer.from(await file.arrayBuffer()));
+    const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', mp4], { encoding: 'utf8' })).streams[0];
+    assert.deepEqual(probe, { codec_name: 'h264', width: v.screen.width, height: v.screen.height });
+    // Its last picture is the lab's screen (blue background, within video compression).
+    const rgb = execFileSync('ffmpeg', ['-v', 'error', '-sseof', '-0.5', '-i', mp4, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 64 << 20 });
+    let blue = 0;
+    for (let i = 0; i < rgb.length; i += 3) if (Math.abs(rgb[i]! - 0x1f) < 24 && Math.abs(rgb[i + 1]! - 0x6f) < 24 && Math.abs(rgb[i + 2]! - 0xeb) < 24) blue++;
+    assert.ok(blue / (rgb.length / 3) > 0.5, `blue share ${blue / (rgb.length / 3)}`);
   });
 
   it('a wrong vaulted VNC password fails the session with a clear message', async () => {

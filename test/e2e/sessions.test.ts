@@ -150,7 +150,7 @@ before(async () => {
   gw = await startGateway({ clock, limits: { idleTimeoutMs: IDLE_MS, warnBeforeMs: WARN_MS } });
   api = await adminClient(gw);
   const site = (await api.post('/api/v1/sites', { name: `Session Plant ${run}` })).json;
-  const a1 = await api.post('/api/v1/assets', { name: SSH_ASSET, siteId: site.id, purdueLevel: 1, host: '127.0.0.1', accessMethods: [{ protocol: 'ssh', port: ssh.port }, { protocol: 'vnc', port: 5900 }] });
+  const a1 = await api.post('/api/v1/assets', { name: SSH_ASSET, siteId: site.id, purdueLevel: 1, host: '127.0.0.1', accessMethods: [{ protocol: 'ssh', port: ssh.port }, { protocol: 'vnc', port: 5900 }, { protocol: 'tcp', port: 502 }] });
   assert.equal(a1.status, 201, a1.text);
   sshAssetId = a1.json.id;
   const a2 = await api.post('/api/v1/assets', { name: TELNET_ASSET, siteId: site.id, purdueLevel: 1, host: '127.0.0.1', accessMethods: [{ protocol: 'telnet', port: telnet.port }] });
@@ -217,13 +217,15 @@ test('sessions: vault, terminal, watch, terminate, history, playback', async (t)
 
   await t.test('a user clicks Connect on the SSH asset and works in the terminal', async () => {
     await signIn(user, OPERATOR, OPERATOR_PASSWORD);
-    // VNC is listed but not offered yet.
+    // VNC opens the remote display; TCP tunnels are listed but not offered yet.
     await user.getByTestId('nav-assets').click();
     await user.locator(`[data-testid="asset-connect"][data-asset-name="${SSH_ASSET}"]`).click();
     const vnc = user.getByTestId('connect-vnc');
     await vnc.waitFor();
-    assert.ok((await vnc.getAttribute('data-disabled')) === 'true' || (await vnc.isDisabled()), 'VNC is "coming soon"');
-    assert.match((await vnc.textContent()) ?? '', /coming soon/);
+    assert.match((await vnc.getAttribute('href')) ?? '', /protocol=vnc/);
+    const tcp = user.getByTestId('connect-tcp');
+    assert.ok((await tcp.getAttribute('data-disabled')) === 'true' || (await tcp.isDisabled()), 'TCP is "coming soon"');
+    assert.match((await tcp.textContent()) ?? '', /coming soon/);
     await user.keyboard.press('Escape');
 
     term = await connect(user, SSH_ASSET, 'ssh');

@@ -1,12 +1,13 @@
-import { Alert, Anchor, Badge, Button, Code, Group, Paper, SimpleGrid, Skeleton, Text, Title } from '@mantine/core';
-import { useQuery } from '@tanstack/react-query';
+import { Alert, Anchor, Badge, Button, Code, Group, Paper, Progress, SimpleGrid, Skeleton, Stack, Text, Title } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { ApiError, api } from '../api/client';
 import { type BrokeredSession, PROTOCOL_LABELS, type RecordingVerification, SESSION_STATE_COLOR } from '../api/types';
 import { ProblemAlert } from '../common/errors';
 import { formatBytes, formatDateTime, formatDuration } from '../common/format';
-import { IconAlert, IconArrowLeft, IconCheck, IconEye, IconShield } from '../common/icons';
+import { IconAlert, IconArrowLeft, IconCheck, IconDownload, IconEye, IconShield } from '../common/icons';
+import { useIsAdmin } from '../auth/AuthProvider';
 import { GuacPlayer } from './GuacPlayer';
 import { RecordingPlayer } from './RecordingPlayer';
 
@@ -57,8 +58,66 @@ function Seal({ verify }: { verify: ReturnType<typeof useQuery<RecordingVerifica
 }
 
 /** /sessions/:id/play: the session's facts, whether its recording is intact, and the recording itself. */
+interface VideoJob {
+  state: 'running' | 'done' | 'failed';
+  progress: number;
+  bytes?: number;
+  error?: string;
+}
+
+/**
+ * Administrators export a display recording to MP4 (ffmpeg on the gateway, in the background):
+ * the button starts it, the bar shows its progress, then the file can be downloaded.
+ */
+function VideoExport({ sessionId }: { sessionId: string }) {
+  const qc = useQueryClient();
+  const job = useQuery({
+    queryKey: ['sessions', 'video', sessionId],
+    queryFn: ({ signal }) => api.get<VideoJob>(`/sessions/${sessionId}/recording/video`, undefined, signal).catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }),
+    refetchInterval: (q) => (q.state.data?.state === 'running' ? 1000 : false),
+  });
+  const start = useMutation({
+    mutationFn: () => api.post<VideoJob>(`/sessions/${sessionId}/recording/video`),
+    onSuccess: (data) => qc.setQueryData(['sessions', 'video', sessionId], data),
+  });
+  const j = job.data;
+  if (j?.state === 'done') {
+    return (
+      <Button component="a" href={`/api/v1/sessions/${sessionId}/recording/video/file`} leftSection={<IconDownload size={16} />} variant="light" data-testid="video-download">
+        Download MP4{j.bytes ? ` (${formatBytes(j.bytes)})` : ''}
+      </Button>
+    );
+  }
+  if (j?.state === 'running') {
+    return (
+      <Stack gap={4} w={220} data-testid="video-progress">
+        <Text size="xs" c="dimmed">
+          Exporting to MP4… {Math.round(j.progress * 100)} %
+        </Text>
+        <Progress value={j.progress * 100} animated />
+      </Stack>
+    );
+  }
+  return (
+    <Group gap="xs">
+      {j?.state === 'failed' && (
+        <Text size="xs" c="red" data-testid="video-error">
+          Export failed: {j.error}
+        </Text>
+      )}
+      <Button variant="default" leftSection={<IconDownload size={16} />} loading={start.isPending} onClick={() => start.mutate()} data-testid="video-export">
+        Export MP4
+      </Button>
+    </Group>
+  );
+}
+
 export function PlaybackPage() {
   const { sessionId = '' } = useParams();
+  const admin = useIsAdmin();
   const session = useQuery({
     queryKey: ['sessions', 'one', sessionId],
     queryFn: ({ signal }) => api.get<BrokeredSession>(`/sessions/${sessionId}`, undefined, signal),
@@ -114,6 +173,7 @@ export function PlaybackPage() {
             Watch live
           </Button>
         )}
+        {recorded && admin && s && (s.protocol === 'vnc' || s.protocol === 'rdp') && <VideoExport sessionId={s.id} />}
       </Group>
 
       {recorded && <Seal verify={verify} />}

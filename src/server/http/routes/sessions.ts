@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +11,8 @@ import { getSessionRow, listSessions, sessionCsvRow, sessionFilterSchema, toReco
 import type { LiveSession, Participant, ParticipantEvent } from '../../broker/types.js';
 import { DomainError, notFound } from '../../errors.js';
 import { loadSigningKey, verifyRecording } from '../../recording/index.js';
+import { VideoExporter } from '../../recording/video/export.js';
+import type { Logger } from 'pino';
 import { pageQuery } from '../../validation.js';
 import { actorOf } from '../auth.js';
 import { answerList } from '../list.js';
@@ -113,6 +115,46 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       const text = createReadStream(file);
       const type = row.recording_path.endsWith('.guac') ? 'application/x-guacamole-recording; charset=utf-8' : 'application/x-asciicast; charset=utf-8';
       return reply.type(type).header('cache-control', 'no-store').header('content-length', info.size).send(text);
+    } });
+
+  const exporter = new VideoExporter({ dataDir: deps.config.dataDir, logger: app.log as unknown as Logger });
+  const displayRecording = async (id: string) => {
+    const row = await getSessionRow(deps.db, id);
+    if (!row?.recording_path) throw notFound('recording of session', id);
+    if (!row.recording_path.endsWith('.guac')) throw new DomainError('unprocessable', 'only display (VNC, RDP) recordings are exported to video; terminal recordings play in the console');
+    if (row.state === 'active' || row.state === 'pending') throw new DomainError('conflict', 'the session is still live: export its recording once it has ended');
+    return row;
+  };
+
+  r.route({ method: 'POST', url: '/api/v1/sessions/:id/recording/video', tag: 'sessions', summary: 'Start exporting a display recording to MP4 (ffmpeg, in the background); GET the same URL for progress', access: ADMIN, params: idParams,
+    handler: async ({ ctx, params }, reply) => {
+      const row = await displayRecording(params.id);
+      const job = exporter.start(row.id, resolve(deps.config.dataDir, row.recording_path!));
+      await audit(ctx.db, ctx.actor, { action: 'recording.export', target: { type: 'session', id: row.id, name: row.id.slice(0, 8) }, details: { user: row.username, asset: row.asset_name, format: 'mp4' } });
+      return reply.code(202).send(job);
+    } });
+
+  r.route({ method: 'GET', url: '/api/v1/sessions/:id/recording/video', tag: 'sessions', summary: 'Progress of the MP4 export of a display recording', access: ADMIN, params: idParams,
+    handler: async ({ params }) => {
+      await displayRecording(params.id);
+      const job = exporter.get(params.id);
+      if (!job) throw notFound('video export of session', params.id);
+      return job;
+    } });
+
+  r.route({ method: 'GET', url: '/api/v1/sessions/:id/recording/video/file', tag: 'sessions', summary: 'The exported MP4 of a display recording (downloading it is audited)', access: ADMIN, params: idParams,
+    handler: async ({ ctx, params }, reply) => {
+      const row = await displayRecording(params.id);
+      const job = exporter.get(params.id);
+      if (job?.state !== 'done') throw notFound('finished video export of session', params.id);
+      await audit(ctx.db, ctx.actor, { action: 'recording.view', target: { type: 'session', id: row.id, name: row.id.slice(0, 8) }, details: { user: row.username, asset: row.asset_name, format: 'mp4' } });
+      const file = exporter.path(row.id);
+      return reply
+        .type('video/mp4')
+        .header('cache-control', 'no-store')
+        .header('content-disposition', `attachment; filename="session-${row.id.slice(0, 8)}.mp4"`)
+        .header('content-length', statSync(file).size)
+        .send(createReadStream(file));
     } });
 
   r.route({ method: 'GET', url: '/api/v1/sessions/:id/recording/verify', tag: 'sessions', summary: "Check the recording against its signed manifest (SHA-256, Ed25519)", access: STAFF, params: idParams,
