@@ -12,7 +12,7 @@ PACKAGES=(
   # (inetutils-telnetd pulls in an inetd whose telnet entry stays disabled: the lab runs telnetd
   # itself behind socat; fonts-dejavu-core is the font of the desktops' text panels)
   openssh-server busybox inetutils-telnetd socat tigervnc-standalone-server tigervnc-tools
-  freerdp2-x11 freerdp2-shadow-x11 winpr-utils xvfb x11-apps x11-xserver-utils xterm xdotool xrdp xorgxrdp
+  freerdp2-x11 freerdp2-shadow-x11 winpr-utils xvfb x11-apps x11-xserver-utils xterm xdotool xclip xrdp xorgxrdp
   # tests: a throwaway PostgreSQL cluster, a real browser, a throwaway OpenLDAP directory
   postgresql chromium fonts-dejavu-core slapd ldap-utils
 )

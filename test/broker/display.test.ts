@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -85,6 +86,12 @@ describe('graphical sessions (VNC) over WebSocket', () => {
   let rdpUrl = '';
   let rdpBadUrl = '';
   let rdpAsset = '';
+  let clipUrl = '';
+  let hostileUrl = '';
+  let hostile: net.Server | undefined;
+  /** Runs an X client on the lab VNC desktop. */
+  const onVnc = (cmd: string, args: string[], input?: string) =>
+    execFileSync(cmd, args, { env: { PATH: process.env.PATH, DISPLAY: `:${lab.displays.vnc}`, XAUTHORITY: join(lab.labDir, 'vnc', 'Xauthority') }, ...(input !== undefined ? { input } : {}), encoding: 'utf8', timeout: 5000 });
   const cookieOf = async (username: string, password: string) => {
     const r = await fetch(`${t.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
     assert.equal(r.status, 200);
@@ -114,6 +121,41 @@ describe('graphical sessions (VNC) over WebSocket', () => {
       return a.json.id as string;
     };
     const good = await mk('HMI-VNC', vnc.password!);
+    // The same desktop with the clipboard allowed both ways (access-method options).
+    const clip = await admin.post('/api/v1/assets', { name: 'HMI-CLIP', siteId: site.id, purdueLevel: 2, host: '127.0.0.1', accessMethods: [{ protocol: 'vnc', port: vnc.port, options: { clipboardToAsset: true, clipboardFromAsset: true } }] });
+    assert.equal(clip.status, 201, clip.text);
+    await admin.post(`/api/v1/assets/${clip.json.id}/accounts`, { name: 'default', username: 'vnc', kind: 'password', password: vnc.password });
+    // A hostile VNC server: a proper handshake, then a desktop of 65535x65535.
+    hostile = net.createServer((sock) => {
+      sock.on('error', () => {});
+      sock.write('RFB 003.008\n');
+      let step = 0;
+      sock.on('data', () => {
+        step++;
+        if (step === 1) sock.write(Buffer.from([1, 1])); // one security type: None
+        if (step === 2) {
+          const init = Buffer.alloc(24 + 4);
+          init.writeUInt16BE(640, 0);
+          init.writeUInt16BE(480, 2);
+          Buffer.from([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]).copy(init, 4);
+          init.writeUInt32BE(4, 20);
+          init.write('evil', 24);
+          sock.write(Buffer.concat([Buffer.from([0, 0, 0, 0]), init])); // SecurityResult OK, ServerInit
+        }
+        if (step >= 3) {
+          const rect = Buffer.alloc(4 + 12);
+          rect.writeUInt16BE(1, 2); // FramebufferUpdate, 1 rectangle
+          rect.writeUInt16BE(65535, 8);
+          rect.writeUInt16BE(65535, 10);
+          rect.writeInt32BE(-223, 12); // DesktopSize
+          sock.write(rect);
+        }
+      });
+    });
+    await new Promise<void>((r) => hostile!.listen(0, '127.0.0.1', r));
+    const hostilePort = (hostile.address() as net.AddressInfo).port;
+    const evil = await admin.post('/api/v1/assets', { name: 'HMI-EVIL', siteId: site.id, purdueLevel: 2, host: '127.0.0.1', accessMethods: [{ protocol: 'vnc', port: hostilePort }] });
+    await admin.post(`/api/v1/assets/${evil.json.id}/accounts`, { name: 'default', username: 'vnc', kind: 'password', password: 'x' });
     const bad = await mk('HMI-BADPW', 'not-the-password');
     const rdp = lab.targets.find((x) => x.protocol === 'rdp')!;
     const mkRdp = async (name: string, password: string) => {
@@ -132,10 +174,13 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     const base = `${t.url.replace(/^http/, 'ws')}/api/v1/sessions/connect`;
     connectUrl = `${base}?assetId=${good}&protocol=vnc&port=${vnc.port}&width=1280&height=800`;
     badUrl = `${base}?assetId=${bad}&protocol=vnc&port=${vnc.port}`;
+    clipUrl = `${base}?assetId=${clip.json.id}&protocol=vnc&port=${vnc.port}`;
+    hostileUrl = `${base}?assetId=${evil.json.id}&protocol=vnc&port=${hostilePort}`;
     rdpUrl = `${base}?assetId=${rdpAsset}&protocol=rdp&port=${rdp.port}&width=1024&height=700`;
     rdpBadUrl = `${base}?assetId=${rdpBad}&protocol=rdp&port=${rdp.port}&width=1024&height=700`;
   });
   after(async () => {
+    hostile?.close();
     await t?.stop();
     await lab?.stop();
     await removeLabAccount(ACCOUNT);
@@ -277,5 +322,53 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     assert.equal(refused.reason, 'host_key_mismatch', refused.message);
     assert.match(refused.message, /certificate changed/);
     assert.deepEqual(rdpHelpers(), []);
+  });
+
+  it('the clipboard crosses only where the access method allows it, in each direction', async () => {
+    const sendClip = (v: Viewer, text: string) => {
+      const b64 = Buffer.from(text).toString('base64');
+      v.send(`9.clipboard,1.7,10.text/plain;4.blob,1.7,${b64.length}.${b64};3.end,1.7;`);
+    };
+    const xclipOut = () => {
+      try {
+        return onVnc('xclip', ['-o', '-selection', 'clipboard']);
+      } catch {
+        return '';
+      }
+    };
+    // Default (no options): nothing crosses.
+    const off = viewer(connectUrl, cookie, t.url);
+    await off.waitUntil(() => off.screen.syncs.length > 0, 'the first frame');
+    sendClip(off, 'blocked-to-asset');
+    onVnc('sh', ['-c', 'printf %s blocked-from-asset | xclip -i -selection clipboard -loops 1 & sleep 0.5']);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.notEqual(xclipOut(), 'blocked-to-asset');
+    assert.equal(off.screen.opcodes.get('clipboard') ?? 0, 0, 'no clipboard reached the browser');
+    off.ws.close();
+    await off.closed;
+
+    const on = viewer(clipUrl, cookie, t.url);
+    await on.waitUntil(() => on.screen.syncs.length > 0, 'the first frame');
+    sendClip(on, 'allowed-to-asset');
+    for (let i = 0; i < 40 && xclipOut() !== 'allowed-to-asset'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(xclipOut(), 'allowed-to-asset');
+    onVnc('sh', ['-c', 'printf %s allowed-from-asset | xclip -i -selection clipboard -loops 1 & sleep 0.5']);
+    await on.waitUntil(() => (on.screen.opcodes.get('clipboard') ?? 0) > 0, 'the clipboard from the asset');
+    on.ws.close();
+    await on.closed;
+  });
+
+  it('a hostile VNC server (a 65535x65535 desktop) ends only its own session, with a clear error', async () => {
+    const v = viewer(hostileUrl, cookie, t.url);
+    await v.closed;
+    const ended = v.events.find((e) => e.type === 'ended') as unknown as { state: string; reason: string; message: string };
+    assert.ok(ended, JSON.stringify(v.events));
+    assert.ok(['asset_error', 'protocol'].includes(ended.reason), JSON.stringify(ended));
+    assert.match(ended.message, /desktop|size|limit/i);
+    // The gateway is fine: the real desktop still opens.
+    const ok = viewer(connectUrl, cookie, t.url);
+    await ok.waitUntil(() => ok.screen.syncs.length > 0 && ok.screen.share(VNC_BACKGROUND) > 0.5, 'the first frame');
+    ok.ws.close();
+    await ok.closed;
   });
 });

@@ -56,6 +56,7 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
   private cancelMax: (() => void) | undefined;
   private cancelMaxWarn: (() => void) | undefined;
   private ending: Promise<void> | undefined;
+  private endedBy: EndRequest | undefined;
   private resolveDone!: (v: { state: SessionState; reason: string }) => void;
   readonly done: Promise<{ state: SessionState; reason: string }>;
   bytesIn = 0;
@@ -151,7 +152,8 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
 
   attach(p: Participant): () => void {
     if (this.state !== 'active') {
-      p.event({ type: 'ended', state: this.state, reason: 'ended', message: 'the session has ended' });
+      // Over already (the asset failed right away, or the red button): say how it ended.
+      p.event({ type: 'ended', state: this.state, reason: this.endedBy?.reason ?? 'ended', message: this.endedBy?.message ?? 'the session has ended' });
       return () => {};
     }
     const a: Attached = { p, since: new Date(this.clock.now()).toISOString(), blocked: false };
@@ -208,6 +210,7 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
     if (this.ending) return this.ending;
     this.ending = (async () => {
       this.state = req.state;
+      this.endedBy = req;
       for (const c of [this.cancelIdle, this.cancelIdleWarn, this.cancelMax, this.cancelMaxWarn, this.cancelOwnerWait]) c?.();
       this.closeAsset(req.message);
       const line = this.notice('ended', req.message);
