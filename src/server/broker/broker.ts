@@ -10,7 +10,7 @@ import { inTx } from '../db/tx.js';
 import type { Selectable } from 'kysely';
 import { DomainError, notFound } from '../errors.js';
 import { getAsset } from '../inventory/assets.js';
-import { decide } from '../policy/decide.js';
+import { type Constraints, decide } from '../policy/decide.js';
 import { sshProtocol } from '../protocols/ssh/client.js';
 import { telnetProtocol } from '../protocols/telnet/client.js';
 import { ConnectError, type DisplayProtocol, type TerminalProtocol } from '../protocols/types.js';
@@ -50,6 +50,8 @@ interface Prepared {
   site: Selectable<SitesTable>;
   method: Pick<AccessMethod, 'protocol' | 'port' | 'options'>;
   account: { id: string; name: string };
+  /** What policy.decide attached to the allow (shorter limits, clipboard, ...). */
+  constraints: Constraints;
 }
 
 const clampInt = (v: number, lo: number, hi: number) => (Number.isFinite(v) ? Math.min(hi, Math.max(lo, Math.round(v))) : lo);
@@ -81,6 +83,7 @@ export class Broker {
   private readonly protocols: Record<'ssh' | 'telnet', TerminalProtocol>;
   private readonly displays: Partial<Record<'vnc' | 'rdp', DisplayProtocol>>;
   private pool: EncoderPool | undefined;
+  private readonly unsettled = new Set<SessionCore>();
   private readonly recordings: string;
   private readonly node = `${hostname()}:${process.pid}`;
   private signer: SigningKey | undefined;
@@ -126,8 +129,11 @@ export class Broker {
     const method = asset.accessMethods.find((m) => m.protocol === req.protocol && m.port === req.port) ?? { protocol: req.protocol, port: req.port, options: {} };
     const onSite = [...this.siteOf.values()].filter((siteId) => siteId === site.id).length;
     const decision = await decide(db, { user, asset, method, at: new Date(this.clock.now()), activeSessionsOnSite: onSite, siteMaxConnections: site.max_connections, siteTimezone: site.timezone });
-    if (decision.outcome !== 'allow') {
-      await audit(db, actor, { action: 'session.open', target: { type: 'asset', id: asset.id, name: asset.name }, result: 'failure', details: { protocol: req.protocol, port: req.port, reasons: decision.reasons } });
+    // Until the request workflow can approve and moderated sessions exist, both refuse (fail closed).
+    if (decision.outcome === 'require_approval') decision.reasons.push('an approved access request is needed');
+    else if (decision.outcome === 'allow' && decision.constraints.watchRequired) decision.reasons.push('a moderator must watch this session, and moderated sessions are not available yet');
+    if (decision.outcome !== 'allow' || decision.constraints.watchRequired) {
+      await audit(db, actor, { action: 'session.open', target: { type: 'asset', id: asset.id, name: asset.name }, result: 'failure', details: { protocol: req.protocol, port: req.port, outcome: decision.outcome, reasons: decision.reasons, ...(decision.prohibited ? { prohibited: true } : {}) } });
       throw new SessionOpenError(undefined, `access denied: ${decision.reasons.join('; ')}`, 'denied');
     }
     const accounts = await db.selectFrom('asset_accounts').select(['id', 'name']).where('asset_id', '=', asset.id).orderBy('name').execute();
@@ -147,7 +153,15 @@ export class Broker {
       await tx.insertInto('remote_sessions').values(row).execute();
       await audit(tx, actor, { action: 'session.open', target: { type: 'asset', id: asset.id, name: asset.name }, details: { session: id, protocol: req.protocol, port: req.port, account: account.name, via: req.via, ...(req.command ? { command: req.command } : {}) } });
     });
-    return { id, user, actor, asset, site, method, account };
+    return { id, user, actor, asset, site, method, account, constraints: decision.constraints };
+  }
+
+  /** The broker's limits, shortened where the policy asks for less (never lengthened). */
+  private limitsFor(p: Prepared): SessionLimits {
+    const c = p.constraints;
+    const idle = c.idleTimeoutMinutes !== undefined ? Math.min(this.limits.idleTimeoutMs, c.idleTimeoutMinutes * 60_000) : this.limits.idleTimeoutMs;
+    const max = c.maxSessionMinutes !== undefined ? Math.min(this.limits.maxDurationMs, c.maxSessionMinutes * 60_000) : this.limits.maxDurationMs;
+    return { ...this.limits, idleTimeoutMs: idle, maxDurationMs: max };
   }
 
   /** A failed connect: the row becomes 'failed' with the message the user reads. */
@@ -162,6 +176,9 @@ export class Broker {
   /** Registers the live session and marks the row active. */
   private async goLive(p: Prepared, session: SessionCore, recordingPath: string): Promise<void> {
     this.live.set(p.id, session);
+    // Until its recording is sealed and its row written, even after it left `live`.
+    this.unsettled.add(session);
+    void session.done.finally(() => this.unsettled.delete(session));
     this.siteOf.set(p.id, p.site.id);
     await this.o.db.updateTable('remote_sessions').set({ state: 'active', started_at: session.startedAt, recording_path: recordingPath }).where('id', '=', p.id).execute();
   }
@@ -215,7 +232,7 @@ export class Broker {
     const recorder = await openRecording({ dir: this.recordings, id, width: req.size.cols, height: req.size.rows, title: `${user.username} -> ${asset.name} (${protocol})`, signer: this.signing(), clock: () => this.clock.now(),
       // Written twice a second (fsync every second), so a crash loses under a second even when the event loop lags.
       flushIntervalMs: 500 });
-    const session = new TerminalSession(this.meta(p, protocol), conn, recorder, new Screen(req.size.cols, req.size.rows), this.clock, this.limits, req.size, async (s, end) => {
+    const session = new TerminalSession(this.meta(p, protocol), conn, recorder, new Screen(req.size.cols, req.size.rows), this.clock, this.limitsFor(p), req.size, async (s, end) => {
       this.release(p);
       let rec: { path: string; sha256: string } | null = null;
       let text: { typed: string; shown: string } | null = null;
@@ -261,8 +278,8 @@ export class Broker {
       return this.connectFailed(p, err);
     }
     const opts = method.options;
-    const clipboard = { toAsset: opts.clipboardToAsset === true, fromAsset: opts.clipboardFromAsset === true };
-    const session = new DisplaySession(this.meta(p, protocol), conn, recorder, this.encoder(), site.stream_quality, clipboard, this.clock, this.limits, async (s, end) => {
+    const clipboard = { toAsset: opts.clipboardToAsset === true && p.constraints.clipboard.toAsset, fromAsset: opts.clipboardFromAsset === true && p.constraints.clipboard.fromAsset };
+    const session = new DisplaySession(this.meta(p, protocol), conn, recorder, this.encoder(), site.stream_quality, clipboard, this.clock, this.limitsFor(p), async (s, end) => {
       this.release(p);
       let rec: { path: string; sha256: string } | null = null;
       try {
@@ -358,6 +375,8 @@ export class Broker {
   /** Ends every live session (gateway shutdown). */
   async shutdown(): Promise<void> {
     await Promise.all([...this.live.values()].map((s) => s.end({ state: 'ended', reason: 'gateway_shutdown', message: 'the gateway is shutting down' })));
+    // Sessions that were already ending: their recording is sealed and their row written first.
+    await Promise.all([...this.unsettled].map((s) => s.done));
     await this.pool?.close();
     this.pool = undefined;
   }

@@ -22,16 +22,8 @@ import type { RfbClient, RfbCursor, RfbUpdateOp } from '../protocols/vnc/client.
 import { chooseFormat, type DisplayQuality, frameInterval, isPhotographic } from './classify.js';
 import * as guac from './guac.js';
 import { copyRegion, type Rect } from './region.js';
+import type { EncodeJob } from './encode-job.js';
 import { DirtyRegion } from './tiles.js';
-
-export interface EncodeJob {
-  format: 'png' | 'jpeg';
-  width: number;
-  height: number;
-  rgba: Uint8Array;
-  quality?: number;
-  alpha?: boolean;
-}
 
 /** What the stream needs of the encoder pool. */
 export interface Encoder {

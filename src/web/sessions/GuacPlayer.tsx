@@ -1,8 +1,9 @@
-import { ActionIcon, Badge, Box, Group, Paper, Slider, Stack, Text, Tooltip, UnstyledButton } from '@mantine/core';
+import { ActionIcon, Box, Group, Paper, Slider, Stack, Text, Tooltip } from '@mantine/core';
 import Guacamole from 'guacamole-common-js';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { formatClock } from '../common/format';
 import { IconPlayerPause, IconPlayerPlay, IconRefresh } from '../common/icons';
+import { MarkerList } from './MarkerList';
 
 /** Test hook: the display recording player on this page. */
 declare global {
@@ -134,25 +135,7 @@ export function GuacPlayer({ text }: { text: string }) {
           </Text>
         </Group>
       </Paper>
-      {markers.length > 0 && (
-        <Paper withBorder radius="md" p="sm" data-testid="player-markers">
-          <Text size="xs" fw={600} c="dimmed" tt="uppercase" mb={4}>
-            Markers
-          </Text>
-          <Stack gap={2}>
-            {markers.map((m, i) => (
-              <UnstyledButton key={`${m.at}-${i}`} onClick={() => seek(m.at)} data-testid="player-marker">
-                <Group gap="xs" wrap="nowrap">
-                  <Badge size="sm" variant="light" ff="monospace">
-                    {formatClock(m.at / 1000)}
-                  </Badge>
-                  <Text size="sm">{m.label}</Text>
-                </Group>
-              </UnstyledButton>
-            ))}
-          </Stack>
-        </Paper>
-      )}
+      <MarkerList markers={markers.map((m) => ({ t: m.at / 1000, label: m.label }))} seek={(t) => seek(t * 1000)} />
     </Stack>
   );
 }

@@ -1,7 +1,8 @@
-import { ActionIcon, Badge, Box, Checkbox, Group, Paper, SegmentedControl, Slider, Stack, Text, Tooltip, UnstyledButton } from '@mantine/core';
+import { ActionIcon, Box, Checkbox, Group, Paper, SegmentedControl, Slider, Stack, Text, Tooltip } from '@mantine/core';
 import type { Terminal } from '@xterm/xterm';
 import { lazy, type ReactNode, Suspense, useEffect, useMemo, useRef, useState } from 'react';
 import { PageLoader } from '../auth/RequireAuth';
+import { MarkerList } from './MarkerList';
 import { ProblemAlert } from '../common/errors';
 import { formatClock } from '../common/format';
 import { IconPlayerPause, IconPlayerPlay, IconRefresh } from '../common/icons';
@@ -249,25 +250,7 @@ function XtermPlayer({ cast, speed, options }: { cast: Cast; speed: number; opti
 function Markers({ cast, seek }: { cast: Cast; seek: (t: number) => void }) {
   return (
     <>
-      {cast.markers.length > 0 && (
-        <Paper withBorder radius="md" p="sm" data-testid="player-markers">
-          <Text size="xs" fw={600} c="dimmed" tt="uppercase" mb={4}>
-            Markers
-          </Text>
-          <Stack gap={2}>
-            {cast.markers.map((m, i) => (
-              <UnstyledButton key={`${m.t}-${i}`} onClick={() => seek(m.t)} data-testid="player-marker">
-                <Group gap="xs" wrap="nowrap">
-                  <Badge size="sm" variant="light" ff="monospace">
-                    {formatClock(m.t)}
-                  </Badge>
-                  <Text size="sm">{m.label}</Text>
-                </Group>
-              </UnstyledButton>
-            ))}
-          </Stack>
-        </Paper>
-      )}
+      <MarkerList markers={cast.markers} seek={seek} />
       {cast.skipped > 0 && (
         <Text size="xs" c="orange">
           {cast.skipped} line{cast.skipped === 1 ? '' : 's'} of the recording could not be read and were skipped.

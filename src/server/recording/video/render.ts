@@ -17,11 +17,18 @@ export class GuacCanvas {
   private readonly parser = new GuacParser({ maxInstructionLength: 1 << 20, maxElements: 64 });
   private readonly images = new Map<string, { layer: number; mimetype: string; x: number; y: number; parts: string[] }>();
 
-  constructor(private readonly onFrame: (timestamp: number) => void) {}
+  constructor(
+    private readonly onFrame: (timestamp: number) => void,
+    /** Sees every instruction before it is drawn (tests count opcodes, markers...). */
+    private readonly onInstruction?: (opcode: string, args: string[]) => void,
+  ) {}
 
   /** Feeds recording text (any split). Throws on a malformed recording. */
   feed(chunk: string | Buffer): void {
-    for (const { opcode, args } of this.parser.receive(chunk)) this.apply(opcode, args);
+    for (const { opcode, args } of this.parser.receive(chunk)) {
+      this.onInstruction?.(opcode, args);
+      this.apply(opcode, args);
+    }
   }
 
   private apply(opcode: string, a: string[]): void {
