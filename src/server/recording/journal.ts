@@ -49,6 +49,11 @@ export interface JournalOptions {
   /** Seals the recording on close (loadSigningKey). */
   signer: Pick<SigningKey, 'sign' | 'keyId'>;
   flushIntervalMs?: number;
+  /**
+   * Real-time safety net: every this many ms a timer flushes what a quiet session left buffered
+   * (default flushIntervalMs). Tests driving an injected clock set it out of the way.
+   */
+  tickIntervalMs?: number;
   flushBytes?: number;
   pressureBytes?: number;
   maxBufferBytes?: number;
@@ -88,6 +93,7 @@ export abstract class JournalRecorder extends EventEmitter {
   protected readonly startMs: number;
   private readonly io: RecordingIo;
   private readonly flushIntervalMs: number;
+  private readonly tickIntervalMs: number;
   private readonly flushBytes: number;
   private readonly pressureBytes: number;
   private readonly maxBufferBytes: number;
@@ -128,6 +134,7 @@ export abstract class JournalRecorder extends EventEmitter {
     this.lastSyncAt = this.startMs;
     this.io = opts.io ?? fileIo;
     this.flushIntervalMs = opts.flushIntervalMs ?? 1000;
+    this.tickIntervalMs = opts.tickIntervalMs ?? this.flushIntervalMs;
     this.flushBytes = opts.flushBytes ?? 64 * 1024;
     this.maxBufferBytes = opts.maxBufferBytes ?? 8 * 1024 * 1024;
     this.pressureBytes = Math.min(opts.pressureBytes ?? 1024 * 1024, this.maxBufferBytes);
@@ -145,7 +152,7 @@ export abstract class JournalRecorder extends EventEmitter {
     this.hash.update(header);
     this.written += header.length;
     await this.io.sync(this.fh);
-    this.timer = setInterval(() => this.tick(), this.flushIntervalMs);
+    this.timer = setInterval(() => this.tick(), this.tickIntervalMs);
     this.timer.unref();
   }
 
