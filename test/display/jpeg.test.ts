@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import jpeg from 'jpeg-js';
-import { encodeJpeg } from '../../src/server/display/jpeg.js';
+import { encodeJpeg, jpegEncoderReused } from '../../src/server/display/jpeg.js';
 import { copyRegion, RegionError } from '../../src/server/display/region.js';
 import { flatFrame, hmiFrame, photoFrame } from './frames.js';
 
@@ -63,6 +63,22 @@ describe('encodeJpeg', () => {
       [9, 1],
     ] as const) {
       assert.ok(meanError(encodeJpeg(photo, W, 3, 4, w, h, 90), photo, W, 3, 4, w, h) < 5);
+    }
+  });
+
+  test('the reused encoder writes the same bytes as a fresh jpeg-js encoder, across qualities and sizes', () => {
+    assert.equal(jpegEncoderReused(), true, 'fell back to jpeg.encode() per call (jpeg-js layout changed?)');
+    const hmi = hmiFrame(W, H, 33);
+    // Interleaved qualities and sizes: the shared encoder must not carry state between images.
+    for (const [fb, x, y, w, h, q] of [
+      [photo, 0, 0, W, H, 75],
+      [hmi, 5, 7, 64, 64, 45],
+      [photo, 10, 20, 33, 17, 75],
+      [hmi, 0, 0, 256, 200, 90],
+      [photo, 1, 1, 1, 1, 45],
+      [photo, 0, 0, W, H, 75],
+    ] as const) {
+      assert.deepEqual(encodeJpeg(fb, W, x, y, w, h, q), encodeJpeg(fb, W, x, y, w, h, q, { fresh: true }), `${x},${y} ${w}x${h} q${q}`);
     }
   });
 

@@ -32,6 +32,12 @@ const rejectsWith = async (p: Promise<unknown>, code: string, re?: RegExp) =>
     return true;
   });
 
+/** Marks a promise handled now (no unhandled-rejection report); awaiting it later still rejects. */
+function settled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
 function threadCount(): number | null {
   return existsSync('/proc/self/task') ? readdirSync('/proc/self/task').length : null;
 }
@@ -132,8 +138,9 @@ describe('EncoderPool', () => {
     const pool = new EncoderPool({ size: 2, workerUrl: FAULTY });
     try {
       const healthy = [1, 2, 3, 4, 5, 6].map(() => pool.encode(job(32)));
-      const exit = pool.encode(job(13));
-      const thrown = pool.encode(job(14));
+      // Both may reject while the test awaits something else: handle them from the start.
+      const exit = settled(pool.encode(job(13)));
+      const thrown = settled(pool.encode(job(14)));
       const more = [1, 2, 3, 4, 5, 6].map(() => pool.encode(job(40)));
       await rejectsWith(exit, 'crash', /exit code 3/);
       await rejectsWith(thrown, 'crash', /injected crash/);
@@ -213,6 +220,18 @@ describe('EncoderPool', () => {
     }
   });
 
+  test("close() holds the process open until the workers exit, even if a worker's 'ready' arrives after it", async () => {
+    // Regression: a 'ready' message queued while the main thread was busy, delivered after
+    // close(), unref'd the workers being terminated; the process could then end under the
+    // caller's `await close()` (node:test: "Promise resolution is still pending but the event
+    // loop has already resolved"). Block until the workers have surely started and posted it.
+    const pool = new EncoderPool({ size: 2 });
+    const until = Date.now() + 1500;
+    while (Date.now() < until);
+    await pool.close();
+    assert.equal(pool.workers, 0);
+  });
+
   test('the main event loop stays responsive while full frames encode (vs inline)', async (t) => {
     const pool = new EncoderPool({ size: 2 });
     try {
@@ -230,9 +249,18 @@ describe('EncoderPool', () => {
         clearInterval(timer);
         return max;
       };
+      // The caller's own synchronous work (copying regions out of the framebuffer, submitting)
+      // stalls the loop whatever the pool does; what must stay small is the stall beyond it.
+      let submitMs = 0;
+      const submit = (make: () => Promise<Buffer>[]) => {
+        const t0 = performance.now();
+        const jobs = make();
+        submitMs = performance.now() - t0;
+        return Promise.all(jobs);
+      };
       // Six full frames: PNG of the HMI and photo, JPEG of the photo, submitted at once.
       const frames = () =>
-        Promise.all(
+        submit(() =>
           [0, 1, 2, 3, 4, 5].map((i) =>
             i % 2
               ? pool.encode({ format: 'jpeg', width: W, height: H, rgba: copyRegion(photo, W, 0, 0, W, H), quality: 75 })
@@ -240,25 +268,31 @@ describe('EncoderPool', () => {
           ),
         );
       // Two full frames as 256x256 tiles (40 jobs), the way the display loop submits them.
-      const tiles = () => {
-        const jobs: Promise<Buffer>[] = [];
-        for (const fb of [hmi, photo]) {
-          for (let y = 0; y < H; y += 256) {
-            for (let x = 0; x < W; x += 256) {
-              const h = Math.min(256, H - y);
-              const rgba = copyRegion(fb, W, x, y, 256, h);
-              jobs.push(fb === hmi ? pool.encode({ format: 'png', width: 256, height: h, rgba }) : pool.encode({ format: 'jpeg', width: 256, height: h, rgba, quality: 75 }));
+      const tiles = () =>
+        submit(() => {
+          const jobs: Promise<Buffer>[] = [];
+          for (const fb of [hmi, photo]) {
+            for (let y = 0; y < H; y += 256) {
+              for (let x = 0; x < W; x += 256) {
+                const h = Math.min(256, H - y);
+                const rgba = copyRegion(fb, W, x, y, 256, h);
+                jobs.push(fb === hmi ? pool.encode({ format: 'png', width: 256, height: h, rgba }) : pool.encode({ format: 'jpeg', width: 256, height: h, rgba, quality: 75 }));
+              }
             }
           }
-        }
-        return Promise.all(jobs);
-      };
+          return jobs;
+        });
       // Best of three: other processes on a loaded host can stall any one run; encoding on the
       // main thread would stall all three by 100+ ms.
       const best = async (work: () => Promise<unknown>) => {
-        let min = Infinity;
-        for (let i = 0; i < 3 && min >= 40; i++) min = Math.min(min, await lag(work));
-        return min;
+        let excess = Infinity;
+        let seen = '';
+        for (let i = 0; i < 3 && excess >= 30; i++) {
+          const stall = await lag(work);
+          excess = Math.min(excess, stall - submitMs);
+          seen += `${stall.toFixed(1)} (submit ${submitMs.toFixed(1)}) `;
+        }
+        return { excess, seen };
       };
       const pooledFrames = await best(frames);
       const pooledTiles = await best(tiles);
@@ -266,10 +300,10 @@ describe('EncoderPool', () => {
         await new Promise((r) => setTimeout(r, 10));
         encodeJpeg(photo, W, 0, 0, W, H, 75);
       });
-      t.diagnostic(`worst event-loop stall: pool ${pooledFrames.toFixed(1)} ms (full frames), ${pooledTiles.toFixed(1)} ms (tiles); inline JPEG ${inline.toFixed(1)} ms`);
+      t.diagnostic(`worst event-loop stall, ms: pool full frames ${pooledFrames.seen}, tiles ${pooledTiles.seen}; inline JPEG ${inline.toFixed(1)}`);
       assert.ok(inline > 40, `inline JPEG blocked the loop only ${inline.toFixed(1)} ms (the comparison is meaningless)`);
-      assert.ok(pooledFrames < 40, `event loop stalled ${pooledFrames.toFixed(1)} ms with the pool (inline: ${inline.toFixed(1)} ms)`);
-      assert.ok(pooledTiles < 40, `event loop stalled ${pooledTiles.toFixed(1)} ms with the pool (inline: ${inline.toFixed(1)} ms)`);
+      assert.ok(pooledFrames.excess < 30, `event loop stalled beyond the submit cost with the pool: ${pooledFrames.seen}`);
+      assert.ok(pooledTiles.excess < 30, `event loop stalled beyond the submit cost with the pool: ${pooledTiles.seen}`);
     } finally {
       await pool.close();
     }

@@ -1,8 +1,9 @@
 /**
  * PNG encoder for a region of an RGBA framebuffer, fast enough to run per frame: a JS pass that
  * drops alpha (colour type 2) or keeps it (colour type 6, cursors) and applies one PNG filter per
- * row, then native zlib (deflateSync) and a table CRC-32. The pure-JS PNG tried first spent its
- * 90-160 ms per 1280x800 frame in JS deflate; here JS only touches each byte once.
+ * row, then native zlib (deflateSync) and a table CRC-32. The pure-JS PNG tried first took
+ * 90-160 ms per 1280x800 frame (LAB-RECIPES); here JS only filters, touching each byte once, and
+ * compression is native.
  *
  * Filter and zlib settings were measured on 1280x800 flat HMI screens and photos (docs/display.md):
  *  - filter 'auto' (Up when >= 3/4 of a row's sampled pixels equal the row above, else Sub) with
@@ -32,7 +33,7 @@ export interface PngOptions {
 export type PngFilter = 'none' | 'sub' | 'up' | 'paeth' | 'auto';
 
 /** What encodePng uses unless told otherwise (see the measurements above). */
-export const PNG_DEFAULTS = { level: 1, strategy: constants.Z_RLE, filter: 'auto' as PngFilter };
+export const PNG_DEFAULTS: Readonly<{ level: number; strategy: number; filter: PngFilter }> = Object.freeze({ level: 1, strategy: constants.Z_RLE, filter: 'auto' });
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const FILTER_CODE: Record<PngFilter, number> = { none: 0, sub: 1, up: 2, paeth: 4, auto: -1 };

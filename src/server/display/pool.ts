@@ -14,14 +14,15 @@
  *   terminated and replaced. Workers that die before they are ready (e.g. the worker file cannot
  *   be loaded) requeue their job; after MAX_START_FAILURES in a row the pool gives up and rejects
  *   everything with the last error instead of respawning forever.
- * - Workers are unref()'d while idle: a forgotten pool does not keep the process alive, but a job in
- *   flight does. close() terminates every worker and rejects what is left (code 'closed').
+ * - Workers hold the process open only while jobs are pending (ref'd then, unref'd when idle): a
+ *   forgotten idle pool does not keep the process alive, a job waiting for a result does.
+ *   close() terminates every worker and rejects what is left (code 'closed').
  *
  * Worker resolution: compiled, this file is dist/.../pool.js and the worker is the sibling
  * encode-worker.js. Run from source under tsx (`node --import tsx`), this file is pool.ts and the
- * worker is encode-worker.ts, but on Node 20 tsx registers its loader hooks only in the main
- * thread (tsx 4 skips workers before Node 22.15), so a plain `new Worker(url)` fails with "Unknown
- * file extension .ts". In that case the worker is started from a two-line eval bootstrap that
+ * worker is encode-worker.ts, but tsx 4.23 registers its loader hooks inside worker threads only
+ * from Node 22.22.3 / 24.11.1 on; on Node 20 a plain `new Worker(url)` fails with "Unknown file
+ * extension .ts". In that case the worker is started from a two-line eval bootstrap that
  * registers tsx's ESM API inside the worker and then imports the .ts entry.
  */
 import { availableParallelism } from 'node:os';
@@ -109,6 +110,7 @@ export class EncoderPool {
   private startFailures = 0;
   private broken: Error | null = null;
   private closed = false;
+  private closing: Promise<void> | null = null;
 
   constructor(opts: EncoderPoolOptions = {}) {
     this.size = opts.size ?? Math.min(2, availableParallelism());
@@ -149,14 +151,21 @@ export class EncoderPool {
     });
   }
 
-  /** Terminates all workers; pending jobs reject with code 'closed'. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Terminates all workers; pending jobs reject with code 'closed'. Idempotent (same promise). */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     this.closed = true;
     const err = new EncoderPoolError('closed', 'encoder pool closed');
     for (const j of this.queue.splice(0)) j.reject(err);
     const slots = [...this.slots];
     for (const s of slots) this.settle(s, null, err);
+    // An unref'd worker does not hold the loop open until its exit event, so terminate()'s promise
+    // could be left pending while the process ends under the caller's await: ref first.
+    for (const s of slots) s.worker.ref();
     await Promise.all(slots.map((s) => s.worker.terminate()));
     this.slots.clear();
   }
@@ -171,7 +180,7 @@ export class EncoderPool {
     }
     const slot: Slot = { worker, ready: false, retiring: false, current: null, timer: null, lastError: null };
     this.slots.add(slot);
-    worker.unref();
+    if (this.pending === 0) worker.unref();
     worker.on('message', (msg: WorkerResponse | WorkerReady) => this.onMessage(slot, msg));
     worker.on('error', (err) => {
       slot.lastError = err;
@@ -184,6 +193,8 @@ export class EncoderPool {
   }
 
   private onMessage(slot: Slot, msg: WorkerResponse | WorkerReady): void {
+    // After close() nothing may change refs: a late 'ready' would unref a worker being terminated.
+    if (this.closed) return;
     if ('ready' in msg) {
       slot.ready = true;
       this.startFailures = 0;
@@ -224,6 +235,7 @@ export class EncoderPool {
     this.broken = err;
     const e = new EncoderPoolError('crash', `encoder workers cannot start: ${err.message}`);
     for (const j of this.queue.splice(0)) j.reject(e);
+    this.updateRefs();
   }
 
   /** Resolves or rejects the slot's current job and marks the slot idle. */
@@ -236,19 +248,33 @@ export class EncoderPool {
       clearTimeout(slot.timer);
       slot.timer = null;
     }
-    slot.worker.unref();
+    this.updateRefs();
     if (err) job.reject(err);
     else job.resolve(data!);
   }
 
   private dispatch(): void {
+    this.assign();
+    this.updateRefs();
+  }
+
+  /** Keeps the process alive exactly while there is work: a queued job waits for a worker start. */
+  private updateRefs(): void {
+    if (this.closed) return; // close() holds every worker ref'd until its exit
+    const busy = this.pending > 0;
+    for (const s of this.slots) {
+      if (busy) s.worker.ref();
+      else s.worker.unref();
+    }
+  }
+
+  private assign(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
       if (!slot.ready || slot.retiring || slot.current) continue;
       const job = this.queue.shift()!;
       slot.current = job;
       this.running++;
-      slot.worker.ref();
       const rgba = transferable(job.job.rgba);
       const req: WorkerRequest = { id: job.id, job: { ...job.job, rgba } };
       try {

@@ -13,9 +13,11 @@
 import { area, intersection, type Rect, union } from './region.js';
 
 /**
- * Default tile side. Measured on 1280x800 HMI and photo frames (docs/display.md): 256 gave PNG
- * output within 5-10% of whole-frame size at the same time, while 64 and 128 grew it 20-60% and
- * multiplied the instruction count; larger tiles leave one core idle on small updates.
+ * Default tile side. Measured on a 1280x800 frame cut into tiles (bench/display-encode.ts,
+ * docs/display.md): 256 costs +22% bytes over one whole-frame PNG of an HMI screen and +7% for a
+ * JPEG photo, at the same encode time; 128 costs +50% / +27% and 64 +120% / +100% (each image has
+ * its own headers and Huffman tables, and deflate restarts). 512 saves only 4-10% more but leaves
+ * a second worker idle on most updates, and makes each img instruction's blob train longer.
  */
 export const TILE_SIZE = 256;
 
