@@ -7,6 +7,7 @@ import { identityEvents, type UserDeactivated } from './identity/events.js';
 import { loadMasterKey, type SecretBox } from './crypto/secretbox.js';
 import { type Database, openDatabase } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
+import { Notifier } from './notify/notifier.js';
 import { type App, buildApp } from './http/server.js';
 import { type BootstrapResult, bootstrapFirstAdmin } from './identity/bootstrap.js';
 import { purgeExpiredSessions, sessionPolicy } from './identity/sessions.js';
@@ -21,6 +22,8 @@ import { packageVersion } from './version.js';
 export interface Gateway {
   url: string;
   broker: Broker;
+  /** Notifications (notify/): notify.email(template, to, data), notify.emit(event, payload). */
+  notify: Notifier;
   app: FastifyInstance;
   rules: App['rules'];
   database: Database;
@@ -54,7 +57,8 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
     const interrupted = await broker.recoverInterrupted();
     if (interrupted) logger.warn({ sessions: interrupted }, 'sessions interrupted by the last stop were closed');
     const sshHostKey = config.sshEnabled ? loadOrCreateHostKey(config.dataDir) : undefined;
-    const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version, secrets, broker, sshHostKeyFingerprint: sshHostKey?.fingerprint });
+    const notify = new Notifier({ db: database.db, secrets, logger, consoleUrl: config.publicUrl, version, ...(opts.clock ? { clock: opts.clock } : {}) });
+    const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version, secrets, broker, notify, sshHostKeyFingerprint: sshHostKey?.fingerprint });
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -74,12 +78,14 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
     }, 60_000);
     housekeeping.unref();
     await expireAccounts(database.db);
+    notify.start();
 
     return {
-      url, app, rules, database, bootstrap, tls, logger, secrets, broker, sshPort: sshd?.port, sshFingerprint: sshHostKey?.fingerprint,
+      url, app, rules, database, bootstrap, tls, logger, secrets, broker, notify, sshPort: sshd?.port, sshFingerprint: sshHostKey?.fingerprint,
       async close() {
         clearInterval(housekeeping);
         identityEvents.off('user-deactivated', onDeactivated);
+        await notify.stop();
         await broker.shutdown();
         await sshd?.close();
         await app.close();

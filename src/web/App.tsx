@@ -13,11 +13,14 @@ const SiteDetailPage = lazy(() => import('./sites/SiteDetailPage').then((m) => (
 const AssetsPage = lazy(() => import('./assets/AssetsPage').then((m) => ({ default: m.AssetsPage })));
 const UsersPage = lazy(() => import('./users/UsersPage').then((m) => ({ default: m.UsersPage })));
 const GroupsPage = lazy(() => import('./groups/GroupsPage').then((m) => ({ default: m.GroupsPage })));
+const PolicyPage = lazy(() => import('./policy/PolicyPage').then((m) => ({ default: m.PolicyPage })));
 const ProfilePage = lazy(() => import('./profile/ProfilePage').then((m) => ({ default: m.ProfilePage })));
 const SecuritySettingsPage = lazy(() => import('./system/SecuritySettingsPage').then((m) => ({ default: m.SecuritySettingsPage })));
 const LoginMessagePage = lazy(() => import('./system/LoginMessagePage').then((m) => ({ default: m.LoginMessagePage })));
 const TokensPage = lazy(() => import('./system/TokensPage').then((m) => ({ default: m.TokensPage })));
 const DomainsPage = lazy(() => import('./system/DomainsPage').then((m) => ({ default: m.DomainsPage })));
+const EmailSettingsPage = lazy(() => import('./system/EmailSettingsPage').then((m) => ({ default: m.EmailSettingsPage })));
+const WebhooksPage = lazy(() => import('./system/WebhooksPage').then((m) => ({ default: m.WebhooksPage })));
 const AssetDetailPage = lazy(() => import('./assets/AssetDetailPage').then((m) => ({ default: m.AssetDetailPage })));
 const ActiveSessionsPage = lazy(() => import('./sessions/SessionListPages').then((m) => ({ default: m.ActiveSessionsPage })));
 const HistoryPage = lazy(() => import('./sessions/SessionListPages').then((m) => ({ default: m.HistoryPage })));
@@ -68,12 +71,15 @@ export function App() {
         <Route path="sessions/:sessionId/play" element={<StaffOnly><PlaybackPage /></StaffOnly>} />
         <Route path="users" element={<StaffOnly><UsersPage /></StaffOnly>} />
         <Route path="groups" element={<StaffOnly><GroupsPage /></StaffOnly>} />
+        <Route path="policy" element={<StaffOnly><PolicyPage /></StaffOnly>} />
         <Route path="profile" element={<ProfilePage />} />
         <Route path="system" element={<Navigate to="/system/security" replace />} />
         <Route path="system/security" element={<AdminOnly><SecuritySettingsPage /></AdminOnly>} />
         <Route path="system/login-message" element={<AdminOnly><LoginMessagePage /></AdminOnly>} />
         <Route path="system/tokens" element={<AdminOnly><TokensPage /></AdminOnly>} />
         <Route path="system/domains" element={<AdminOnly><DomainsPage /></AdminOnly>} />
+        <Route path="system/email" element={<AdminOnly><EmailSettingsPage /></AdminOnly>} />
+        <Route path="system/webhooks" element={<AdminOnly><WebhooksPage /></AdminOnly>} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -177,6 +177,75 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
   ] },
   'DELETE /api/v1/ldap-domains/:id': { valid: {}, cases: [] },
   'POST /api/v1/ldap-domains/:id/test': { valid: {}, cases: [] },
+  'PUT /api/v1/settings/smtp': { valid: {}, cases: [
+    { body: { host: 'bad host;rm -rf' }, status: 400, detail: /host must be an IPv4\/IPv6 address or a DNS host name/ },
+    { body: { host: 'mail.plant.test', port: 0 }, status: 400, detail: /port must be a port number \(1-65535\)/ },
+    { body: { host: 'mail.plant.test', port: 70000 }, status: 400, detail: /port must be a port number \(1-65535\)/ },
+    { body: { host: 'mail.plant.test', port: '25' }, status: 400, detail: /port/ },
+    { body: { host: 'mail.plant.test', fromAddress: 'portcullis at plant' }, status: 400, detail: /fromAddress must be an email address/ },
+    { body: { host: 'mail.plant.test', security: 'ssl' }, status: 400, detail: /security/ },
+    { body: { enabled: true, fromAddress: 'portcullis@plant.test' }, status: 400, detail: /\/host is required when email is enabled/ },
+    { body: { host: 'mail.plant.test', username: 'svc', security: 'starttls' }, status: 400, detail: /\/password is required with a username/ },
+    { body: { host: 'mail.plant.test', username: 'svc', password: 'pw-123', security: 'none' }, status: 400, detail: /clear text/ },
+  ] },
+  'POST /api/v1/settings/smtp/test': { valid: { to: 'a@plant.test' }, cases: [
+    { body: { to: 'not an address' }, status: 400, detail: /to must be an email address/ },
+    { body: {}, status: 400, detail: /to/ },
+    { body: { to: 'a@plant.test' }, status: 400, detail: /save a host and a sender address first/ },
+  ] },
+  'POST /api/v1/webhooks': { valid: { name: 'W', url: 'https://itsm.plant.test/hook', secret: 'x'.repeat(32) }, cases: [
+    { body: { name: 'W', url: 'ftp://itsm.plant.test/hook', secret: 'x'.repeat(32) }, status: 400, detail: /url must be an http:\/\/ or https:\/\/ URL/ },
+    { body: { name: 'W', url: 'javascript:alert(1)', secret: 'x'.repeat(32) }, status: 400, detail: /http:\/\/ or https:\/\// },
+    { body: { name: 'W', url: 'not a url', secret: 'x'.repeat(32) }, status: 400, detail: /absolute http:\/\/ or https:\/\/ URL/ },
+    { body: { name: 'W', url: 'http://169.254.169.254/latest/meta-data/', secret: 'x'.repeat(32) }, status: 400, detail: /cloud metadata address.*SSRF/ },
+    { body: { name: 'W', url: 'http://[fe80::1]/hook', secret: 'x'.repeat(32) }, status: 400, detail: /link-local address/ },
+    { body: { name: 'W', url: 'http://127.0.0.1:8080/hook', secret: 'x'.repeat(32) }, status: 400, detail: /loopback/ },
+    { body: { name: 'W', url: 'https://itsm.plant.test/hook', secret: 'short' }, status: 400, detail: /secret must be at least 16 characters/ },
+    { body: { name: 'W', url: 'https://itsm.plant.test/hook', secret: 'x'.repeat(32), events: ['request.eaten'] }, status: 400, detail: /events\/0 must be/ },
+    { body: { name: 'W', url: 'https://itsm.plant.test/hook', secret: 'x'.repeat(32), events: [] }, status: 400, detail: /at least one event/ },
+    { body: { name: 'Existing webhook', url: 'https://itsm.plant.test/hook', secret: 'x'.repeat(32) }, status: 409, detail: /already exists/ },
+  ] },
+  'PATCH /api/v1/webhooks/:id': { valid: {}, cases: [
+    { body: { url: 'file:///etc/passwd' }, status: 400, detail: /http:\/\/ or https:\/\// },
+    { body: { url: 'http://169.254.169.254/' }, status: 400, detail: /SSRF/ },
+    { body: { secret: 5 }, status: 400, detail: /secret/ },
+    { body: { enabled: 'yes' }, status: 400, detail: /enabled/ },
+  ] },
+  'DELETE /api/v1/webhooks/:id': { valid: {}, cases: [] },
+  'POST /api/v1/webhooks/:id/test': { valid: {}, cases: [] },
+  'POST /api/v1/policy/rules': { valid: { name: 'R', subjects: { everyone: true }, targets: { all: true } }, cases: [
+    { body: { name: 'R', subjects: { everyone: true }, targets: { all: true }, windows: [{ days: ['mon'], start: '18:00', end: '06:00' }] }, status: 400, detail: /start must be before end/ },
+    { body: { name: 'R', subjects: { everyone: true }, targets: { all: true }, windows: [{ days: ['mon'], start: '06:00', end: '12:00' }, { days: ['mon'], start: '08:00', end: '09:00' }] }, status: 400, detail: /windows overlap on Mon/ },
+    { body: { name: 'R', subjects: { everyone: true }, targets: { all: true }, windows: [{ days: ['mon'], start: '06:00', end: '12:00' }], timezone: 'Mars/Olympus' }, status: 400, detail: /IANA time zone/ },
+    { body: { name: 'R', subjects: { everyone: true }, targets: { all: true }, maxSessionMinutes: 0 }, status: 400, detail: /at least 1 minute/ },
+    { body: { name: 'R', subjects: { everyone: true }, targets: { all: true }, maxSessionMinutes: 3 * 525_600 }, status: 400, detail: /at most 1440 minutes/ },
+    { body: { name: 'R', subjects: { everyone: true }, targets: { all: true }, blockedProtocols: ['gopher'] }, status: 400, detail: /unknown protocol/ },
+    { body: { name: 'R', subjects: { everyone: true }, targets: { namePatterns: ['SIS-[0-9'] } }, status: 400, detail: /invalid pattern/ },
+    { body: { name: 'R', subjects: { everyone: true }, targets: {} }, status: 400, detail: /at least one target/ },
+    { body: { name: 'R', effect: 'deny', subjects: { everyone: true }, targets: { all: true }, watchRequired: true }, status: 400, detail: /deny rule refuses access outright/ },
+    { body: { name: 'R', subjects: { users: ['00000000-0000-4000-8000-000000000000'] }, targets: { all: true } }, status: 400, detail: /user .* does not exist/ },
+    { body: { name: 'Existing rule', subjects: { everyone: true }, targets: { all: true } }, status: 409, detail: /already exists/ },
+  ] },
+  'PATCH /api/v1/policy/rules/:id': { valid: {}, cases: [
+    { body: { windows: [{ days: ['tue'], start: '10:00', end: '10:00' }] }, status: 400, detail: /start must be before end/ },
+    { body: { idleTimeoutMinutes: 0 }, status: 400, detail: /at least 1 minute/ },
+    { body: { validFrom: '2030-01-01', validUntil: '2029-01-01' }, status: 400, detail: /validUntil must be after validFrom/ },
+    { body: { id: 'x' }, status: 400, detail: /unknown field/ },
+  ] },
+  'DELETE /api/v1/policy/rules/:id': { valid: {}, cases: [] },
+  'PUT /api/v1/policy/defaults': { valid: {}, cases: [
+    { body: { levels: { '6': { approvals: 1 } } }, status: 400, detail: /unknown field/ },
+    { body: { levels: { '1': { approvals: -1 } } }, status: 400, detail: /approvals/ },
+    { body: { levels: { '1': { maxSessionMinutes: 0 } } }, status: 400, detail: /at least 1 minute/ },
+    { body: { levels: { '2': { idleTimeoutMinutes: 525_600 } } }, status: 400, detail: /at most 1440 minutes/ },
+    { body: { enabled: 'yes' }, status: 400, detail: /enabled/ },
+  ] },
+  'POST /api/v1/policy/evaluate': { valid: { userId: '$user', assetId: '$asset', protocol: 'ssh' }, cases: [
+    { body: { userId: '$user', assetId: '$asset', protocol: 'gopher' }, status: 400, detail: /unknown protocol/ },
+    { body: { userId: '$user', assetId: '$asset', protocol: 'ssh', at: 'tomorrow' }, status: 400, detail: /at must be a date/ },
+    { body: { userId: '$user', assetId: '$asset', protocol: 'ssh', port: 0 }, status: 400, detail: /1-65535/ },
+    { body: { userId: '00000000-0000-4000-8000-000000000000', assetId: '$asset', protocol: 'ssh' }, status: 404, detail: /user .* does not exist/ },
+  ] },
 };
 
 describe('bad input on every write endpoint', () => {
@@ -198,8 +267,10 @@ describe('bad input on every write endpoint', () => {
     ids.umgroup = (await c.post('/api/v1/groups', { name: 'User admins', kind: 'user_management' })).json.id;
     ids.grant = (await c.post('/api/v1/grants', { subjectType: 'group', subjectId: ids.group, targetType: 'site', target: ids.site })).json.id;
     ids.ldapDomain = (await c.post('/api/v1/ldap-domains', { name: 'Existing directory', url: 'ldap://127.0.0.1:1', baseDn: 'dc=plant,dc=test' })).json.id;
+    ids.webhook = (await c.post('/api/v1/webhooks', { name: 'Existing webhook', url: 'https://itsm.plant.test/hook', secret: 'x'.repeat(32) })).json.id;
     ids.account = (await c.post(`/api/v1/assets/${ids.asset}/accounts`, { name: 'Existing account', username: 'root', kind: 'password', password: 'secret-1' })).json.id;
     ids.remoteSession = crypto.randomUUID(); // no live session: terminate answers 404
+    ids.rule = (await c.post('/api/v1/policy/rules', { name: 'Existing rule', subjects: { everyone: true }, targets: { all: true } })).json.id;
     ids.token = (await c.post('/api/v1/tokens', { name: 'Existing token', role: 'Client', expiresAt: new Date(Date.now() + 86_400_000).toISOString() })).json.token.id;
     // A second session of the admin, to revoke through /me/sessions/:id.
     const other = t.client();
@@ -223,7 +294,7 @@ describe('bad input on every write endpoint', () => {
       const ok = r.status === status && r.headers['content-type']?.toString().startsWith('application/problem+json') && detail.test(String(r.json?.detail ?? ''));
       if (!ok) failures.push(`${label}: got ${r.status} ${r.text.slice(0, 300)}`);
     };
-    const ownerOf: Record<string, string> = { sites: 'site', zones: 'zone', assets: 'asset', users: 'user', vendors: 'vendor', groups: 'group', grants: 'grant', tokens: 'token', me: 'session', sessions: 'remoteSession', 'ldap-domains': 'ldapDomain' };
+    const ownerOf: Record<string, string> = { sites: 'site', zones: 'zone', assets: 'asset', users: 'user', vendors: 'vendor', groups: 'group', grants: 'grant', tokens: 'token', me: 'session', sessions: 'remoteSession', 'ldap-domains': 'ldapDomain', webhooks: 'webhook', policy: 'rule' };
     for (const rule of t.gw.rules.filter((r) => r.method !== 'GET')) {
       const key = `${rule.method} ${rule.url}`;
       const entry = TABLE[key]!;

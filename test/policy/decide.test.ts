@@ -1,4 +1,4 @@
-/** policy.decide, the broker's single seam: grants, login times in the site's time zone, account state, site limits. */
+/** policy.decide, the broker's single seam: grants, login times in the site's time zone, account state, site limits (the rules: engine.test.ts). */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { getAsset } from '../../src/server/inventory/assets.js';
@@ -45,7 +45,7 @@ describe('policy.decide', () => {
 
   it('denies without a grant, with the reason', async () => {
     const d = await decide(t.gw.database.db, input);
-    assert.deepEqual(d, { outcome: 'deny', reasons: ['no grant gives you access to HMI-D'] });
+    assert.deepEqual({ outcome: d.outcome, reasons: d.reasons, prohibited: d.prohibited }, { outcome: 'deny', reasons: ['no grant gives you access to HMI-D'], prohibited: false });
   });
 
   it('allows with a grant inside the window, and names every reason to deny otherwise', async () => {

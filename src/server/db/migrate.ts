@@ -5,6 +5,8 @@ import * as m0002 from './migrations/0002_identity.js';
 import * as m0003 from './migrations/0003_vault.js';
 import * as m0004 from './migrations/0004_sessions.js';
 import * as m0005 from './migrations/0005_user_ssh_keys.js';
+import * as m0006 from './migrations/0006_policy.js';
+import * as m0007 from './migrations/0007_notify.js';
 
 /** The one migration set, in order. Add new files here; never edit a released migration. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -13,6 +15,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003_vault': m0003,
   '0004_sessions': m0004,
   '0005_user_ssh_keys': m0005,
+  '0006_policy': m0006,
+  '0007_notify': m0007,
 };
 
 /** Name of the newest migration (what a fully migrated database is at). */

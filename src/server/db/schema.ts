@@ -313,6 +313,106 @@ export interface UserSshKeysTable {
   last_used_at: string | null;
 }
 
+export interface PolicyRulesTable {
+  id: string;
+  name: string;
+  description: string;
+  enabled: Bool;
+  /** Lower first: the order rules are listed and their reasons given (the strictest still wins). */
+  priority: number;
+  effect: 'allow' | 'deny';
+  applies_to: 'everyone' | 'employees' | 'vendors';
+  /** JSON: { everyone, users: id[], groups: id[] } */
+  subjects: string;
+  /** JSON: { all, assets, sites, zones, tags, purdueLevels, namePatterns, safetyCritical } */
+  targets: string;
+  /** JSON: Protocol[] ([] = any) */
+  allowed_protocols: string;
+  /** JSON: Protocol[] */
+  blocked_protocols: string;
+  /** JSON: LoginWindow[] or null for "any time" */
+  windows: string | null;
+  /** IANA zone of the windows; null = the asset's site time zone */
+  timezone: string | null;
+  valid_from: string | null;
+  valid_until: string | null;
+  approvals_required: number;
+  approver_group_id: string | null;
+  max_session_minutes: number | null;
+  idle_timeout_minutes: number | null;
+  advance_notice_hours: number | null;
+  file_inbound: Bool;
+  file_outbound: Bool;
+  clipboard_to_asset: Bool;
+  clipboard_from_asset: Bool;
+  watch_required: Bool;
+  created_at: string;
+  updated_at: string;
+  created_by: string | null;
+  updated_by: string | null;
+}
+
+/** Notifications (notify/): one queued email, sent by the background sender with retries. */
+export interface EmailOutboxTable {
+  id: string;
+  template: string;
+  /** JSON: string[] of addresses */
+  recipients: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  state: 'queued' | 'sending' | 'sent' | 'failed';
+  attempts: number;
+  next_attempt_at: string;
+  /** While state is 'sending': the claim ends then (a crashed sender's rows are taken over). */
+  lease_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+}
+
+/** An outbound webhook subscription; the HMAC secret is sealed (purpose notify.webhook). */
+export interface WebhooksTable {
+  id: string;
+  name: string;
+  url: string;
+  /** JSON: string[] of event names, "<prefix>.*" or "*" */
+  events: string;
+  secret_enc: string;
+  enabled: Bool;
+  allow_restricted: Bool;
+  last_delivery_at: string | null;
+  last_delivery_state: 'delivered' | 'retrying' | 'failed' | null;
+  last_delivery_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event: string;
+  /** The exact JSON body that is signed and sent. */
+  body: string;
+  state: 'queued' | 'sending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string;
+  lease_until: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  delivered_at: string | null;
+}
+
+/** Delivery ids (and signatures) of inbound webhooks already accepted: replays are refused. */
+export interface WebhookInboundSeenTable {
+  scope: string;
+  key: string;
+  seen_at: string;
+}
+
 export interface DB {
   sites: SitesTable;
   zones: ZonesTable;
@@ -338,4 +438,9 @@ export interface DB {
   remote_sessions: RemoteSessionsTable;
   asset_host_keys: AssetHostKeysTable;
   user_ssh_keys: UserSshKeysTable;
+  email_outbox: EmailOutboxTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_inbound_seen: WebhookInboundSeenTable;
+  policy_rules: PolicyRulesTable;
 }

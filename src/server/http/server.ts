@@ -27,9 +27,12 @@ import { inventoryRoutes } from './routes/inventory.js';
 import { ldapLogin } from '../identity/ldap/authenticate.js';
 import { ldapRoutes } from './routes/ldap.js';
 import { meRoutes } from './routes/me.js';
+import { policyRoutes } from './routes/policy.js';
 import { sshKeyRoutes } from './routes/ssh-keys.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { settingsRoutes } from './routes/settings.js';
+import { notifyRoutes } from './routes/notify.js';
+import type { Notifier } from '../notify/notifier.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { vaultRoutes } from './routes/vault.js';
@@ -43,6 +46,8 @@ export interface AppDeps {
   tls?: TlsMaterial | undefined;
   secrets: SecretBox;
   broker: Broker;
+  /** Notifications: email outbox and webhooks (notify/); pass it to routes that notify. */
+  notify: Notifier;
   version: string;
   /** SHA256 fingerprint of the SSH front door's host key (undefined: front door off). */
   sshHostKeyFingerprint?: string | undefined;
@@ -131,11 +136,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   identityRoutes(router);
   ldapRoutes(router);
   accessRoutes(router);
+  policyRoutes(router);
   auditRoutes(router);
   meRoutes(router, routeDeps);
   sshKeyRoutes(router);
   webauthnRoutes(router, routeDeps);
   settingsRoutes(router);
+  notifyRoutes(router, routeDeps);
   tokenRoutes(router);
   vaultRoutes(router);
   sessionRoutes(router, app, routeDeps, rules, deps.broker);

@@ -15,7 +15,11 @@ const SEALED_COLUMNS = [
   { table: 'mfa_totp', key: 'user_id', column: 'secret_enc', purpose: 'mfa.totp' },
   { table: 'mfa_totp', key: 'user_id', column: 'pending_secret_enc', purpose: 'mfa.totp' },
   { table: 'ldap_domains', key: 'id', column: 'bind_password_enc', purpose: 'ldap.bind' },
+  { table: 'webhooks', key: 'id', column: 'secret_enc', purpose: 'notify.webhook' },
 ] as const;
+
+/** Secrets sealed inside a settings document (JSON field), e.g. the SMTP password. */
+const SEALED_SETTINGS = [{ key: 'smtp', field: 'passwordSealed', purpose: 'notify.smtp' }] as const;
 
 /**
  * Rotates the master key without downtime: a new key becomes current (running gateways pick it
@@ -48,6 +52,20 @@ export async function rotateMasterKey(db: Db, box: SecretBox, dataDir: string, a
         .executeTakeFirst();
       sealedSecrets += Number(r.numUpdatedRows);
     }
+  }
+  for (const c of SEALED_SETTINGS) {
+    const row = await db.selectFrom('settings').select('value').where('key', '=', c.key).executeTakeFirst();
+    let doc: Record<string, unknown>;
+    try {
+      doc = row ? (JSON.parse(row.value) as Record<string, unknown>) : {};
+    } catch {
+      continue;
+    }
+    const v = doc[c.field];
+    if (!row || typeof v !== 'string' || box.keyIdOf(v) === newKeyId) continue;
+    const value = JSON.stringify({ ...doc, [c.field]: box.seal(box.open(v, c.purpose), c.purpose) });
+    const r = await db.updateTable('settings').set({ value }).where('key', '=', c.key).where('value', '=', row.value).executeTakeFirst();
+    sealedSecrets += Number(r.numUpdatedRows);
   }
   await audit(db, actor, { action: 'vault.rotate_master_key', target: { type: 'vault', name: 'master key' }, details: { oldKeyId, newKeyId, dataKeys, sealedSecrets } });
   return { oldKeyId, newKeyId, dataKeys, sealedSecrets };

@@ -7,6 +7,7 @@ import { AssetNameCell, HostCell, PurdueCell, SiteZoneCell } from '../common/ass
 import { DataTable } from '../common/table';
 import { PageHeader } from '../common/ui';
 import { ConnectMenu, type ConnectTarget } from '../sessions/connect';
+import { WhyButton } from '../policy/WhyButton';
 
 /**
  * GET /me/assets names protocols; ports come with `accessMethods` where the gateway sends them,
@@ -41,7 +42,7 @@ export function MyAssets() {
             <Table.Th>Host</Table.Th>
             <Table.Th>Protocols</Table.Th>
             <Table.Th>Granted through</Table.Th>
-            <Table.Th w={110} />
+            <Table.Th w={150} />
           </>
         }
         status={{ colSpan: 7, loading: q.isPending, error: q.error, empty: items.length === 0, emptyText: 'No assets are granted to you yet. Ask your administrator.' }}
@@ -67,7 +68,10 @@ export function MyAssets() {
               </Text>
             </Table.Td>
             <Table.Td>
-              <ConnectMenu assetId={a.id} assetName={a.name} methods={targets(a)} />
+              <Group gap={4} wrap="nowrap">
+                <ConnectMenu assetId={a.id} assetName={a.name} methods={targets(a)} />
+                <WhyButton assetId={a.id} assetName={a.name} methods={targets(a)} />
+              </Group>
             </Table.Td>
           </Table.Tr>
         ))}

@@ -16,12 +16,14 @@ import {
   IconLogout,
   IconMessage,
   IconServer,
+  IconShield,
   IconSitemap,
   IconToken,
   IconUser,
   IconUsers,
   IconUsersGroup,
 } from '../common/icons';
+import { IconMail, IconWebhook } from '../system/notifyIcons';
 import { ROLE_COLOR, type Role } from '../api/types';
 
 interface NavItem {
@@ -43,6 +45,7 @@ const NAV: NavItem[] = [
   { to: '/assets', label: 'Assets', icon: IconServer, roles: STAFF, testId: 'nav-assets' },
   { to: '/users', label: 'Users', icon: IconUsers, roles: STAFF, testId: 'nav-users' },
   { to: '/groups', label: 'Groups', icon: IconUsersGroup, roles: STAFF, testId: 'nav-groups' },
+  { to: '/policy', label: 'Access policy', icon: IconShield, roles: STAFF, testId: 'nav-policy' },
 ];
 
 /** Brokered sessions: who is connected now, and what happened (recordings). Staff only. */
@@ -57,6 +60,8 @@ const SYSTEM: NavItem[] = [
   { to: '/system/login-message', label: 'Login message', icon: IconMessage, testId: 'nav-system-login-message' },
   { to: '/system/tokens', label: 'API tokens', icon: IconToken, testId: 'nav-system-tokens' },
   { to: '/system/domains', label: 'Domains', icon: IconSitemap, testId: 'nav-system-domains' },
+  { to: '/system/email', label: 'Email (SMTP)', icon: IconMail, testId: 'nav-system-email' },
+  { to: '/system/webhooks', label: 'Webhooks', icon: IconWebhook, testId: 'nav-system-webhooks' },
 ];
 
 function initials(name: string): string {
