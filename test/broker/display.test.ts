@@ -240,6 +240,7 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     assert.match(String(rec.headers['content-type']), /guacamole/);
 
     // An administrator exports it to MP4 (real ffmpeg) in the background, with progress.
+    assert.equal((await admin.get(`/api/v1/sessions/${id}/recording/video`)).json.state, 'none');
     const started = await admin.post(`/api/v1/sessions/${id}/recording/video`);
     assert.equal(started.status, 202, started.text);
     assert.ok(['running', 'done'].includes(started.json.state));

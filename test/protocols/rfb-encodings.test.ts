@@ -226,6 +226,16 @@ describe('Tight', () => {
     client.close();
   });
 
+  test('JPEG rectangles of every awkward size decode (no rounding in the size limit)', async () => {
+    // 1x21 and friends: (w*h)/1e6*1e6 rounds below w*h in floating point.
+    for (const [w, h] of [[1, 21], [3, 7], [7, 3], [21, 1], [13, 11]] as const) {
+      const { client, stream } = await open(32, 32);
+      const ops = await apply(client, stream, fbUpdate([await tightRect(tightZ(), 0, 0, w, h, gradientImage(w, h), { kind: 'jpeg', quality: 90 })]));
+      assert.equal(ops.length, 1, `${w}x${h}`);
+      client.close();
+    }
+  });
+
   test('JPEG decodes close to the source', async () => {
     const w = 96;
     const h = 64;
@@ -259,8 +269,14 @@ describe('pseudo-encodings and other messages', () => {
         if (all.length === 2) resolve(all);
       });
     });
+    // A cursor-only update changes no pixels: no 'update', but 'updateDone' (a paced client asks again).
+    let updates = 0;
+    client.on('update', () => updates++);
+    const done = new Promise((resolve) => client.once('updateDone', resolve));
     stream.serve(fbUpdate([cursorRect(2, 1, 5, 3, img), cursorRect(0, 0, 0, 0, new Uint8Array(0))]));
     const [c, hidden] = await got;
+    assert.deepEqual(await done, { resized: false });
+    assert.equal(updates, 0);
     assert.equal(c!.width, 5);
     assert.equal(c!.hotX, 2);
     assert.equal(c!.hotY, 1);

@@ -16,6 +16,14 @@ export interface ClipboardPolicy {
 
 /** Frames the owner's browser may have unacknowledged before no new ones are asked for. */
 const MAX_UNACKED_FRAMES = 2;
+/**
+ * A key pressed again this soon after its release waits: RDP clients (xfreerdp on the private
+ * Xvnc) take a release and press of the same key with the same X timestamp for autorepeat and
+ * drop the press ("hello" typed fast became "helo").
+ */
+const KEY_GAP_MS = 20;
+/** Key events queued beyond this are dropped (a stuck or hostile browser). */
+const MAX_KEY_QUEUE = 1000;
 /** Clipboard text accepted from the browser per transfer. */
 const MAX_CLIPBOARD_BYTES = 256 * 1024;
 
@@ -36,6 +44,9 @@ export class DisplaySession extends SessionCore {
   private ownerSub: Attached | undefined;
   private readonly clipIn = new Map<string, Buffer[]>();
   private buttons = 0;
+  private readonly keyQueue: { keysym: number; down: boolean }[] = [];
+  private keyTimer: NodeJS.Timeout | undefined;
+  private readonly releasedAt = new Map<number, number>();
 
   constructor(
     meta: SessionMeta,
@@ -104,6 +115,8 @@ export class DisplaySession extends SessionCore {
   }
 
   protected closeAsset(message: string): void {
+    clearTimeout(this.keyTimer);
+    this.keyQueue.length = 0;
     this.stream.stop();
     this.conn.close(message);
   }
@@ -138,7 +151,7 @@ export class DisplaySession extends SessionCore {
       case 'key': {
         const keysym = int(args[0]);
         if (!Number.isInteger(keysym) || keysym < 0 || keysym > 0xffffffff) return;
-        rfb.key(keysym, args[1] === '1');
+        this.queueKey(keysym, args[1] === '1');
         this.recorder.instructions(guac.encodeInstruction('key', keysym, args[1] === '1' ? 1 : 0));
         this.touched();
         return;
@@ -191,6 +204,31 @@ export class DisplaySession extends SessionCore {
       default:
         // size (the browser window changed), nop, ack...: nothing to do for the asset.
         return;
+    }
+  }
+
+  /** Keys go to the asset in order; a quick re-press of a just-released key waits KEY_GAP_MS. */
+  private queueKey(keysym: number, down: boolean): void {
+    if (this.keyQueue.length >= MAX_KEY_QUEUE) return;
+    this.keyQueue.push({ keysym, down });
+    this.pumpKeys();
+  }
+
+  private pumpKeys(): void {
+    if (this.keyTimer || this.state !== 'active') return;
+    while (this.keyQueue.length) {
+      const k = this.keyQueue[0]!;
+      const since = Date.now() - (this.releasedAt.get(k.keysym) ?? Number.NEGATIVE_INFINITY);
+      if (k.down && since < KEY_GAP_MS) {
+        this.keyTimer = setTimeout(() => {
+          this.keyTimer = undefined;
+          this.pumpKeys();
+        }, KEY_GAP_MS - since);
+        return;
+      }
+      this.keyQueue.shift();
+      this.conn.rfb.key(k.keysym, k.down);
+      if (!k.down) this.releasedAt.set(k.keysym, Date.now());
     }
   }
 

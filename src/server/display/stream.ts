@@ -87,6 +87,11 @@ export class DisplayStream extends EventEmitter<{ error: [err: Error]; frame: [s
     this.interval = frameInterval(o.quality);
     this.dirty = new DirtyRegion(rfb.width, rfb.height);
     rfb.on('update', (ops) => this.onUpdate(ops));
+    // Every complete update (also a cursor-only one) frees the request slot.
+    rfb.on('updateDone', () => {
+      this.awaitingUpdate = false;
+      this.requestNext();
+    });
     rfb.on('resize', ({ width, height }) => this.onResize(width, height));
     rfb.on('cursor', (c) => this.onCursor(c));
   }
@@ -131,7 +136,6 @@ export class DisplayStream extends EventEmitter<{ error: [err: Error]; frame: [s
   }
 
   private onUpdate(ops: RfbUpdateOp[]): void {
-    this.awaitingUpdate = false;
     for (const op of ops) {
       if (op.op === 'pixels') {
         this.dirty.add(op.x, op.y, op.w, op.h);
@@ -142,7 +146,6 @@ export class DisplayStream extends EventEmitter<{ error: [err: Error]; frame: [s
       else this.push({ text: guac.copy(guac.DEFAULT_LAYER, op.srcX, op.srcY, op.w, op.h, guac.GUAC_COMPOSITE.SRC, guac.DEFAULT_LAYER, op.x, op.y) });
     }
     this.scheduleFrame();
-    this.requestNext();
   }
 
   private onResize(width: number, height: number): void {

@@ -56,7 +56,14 @@ export function GuacPlayer({ text }: { text: string }) {
   useEffect(() => {
     const host = hostRef.current;
     if (!host) return;
-    const recording = new Guacamole.SessionRecording(new Blob([text], { type: 'application/x-guacamole-recording' }));
+    // guacamole-common-js 1.5.0 does not keep a Blob source: the recording is fed through a tunnel
+    // of our own (its instructions, then CLOSED, which ends the loading).
+    const TunnelClass = Guacamole.Tunnel as unknown as new () => Guacamole.Tunnel & { setState(state: Guacamole.Tunnel.State): void };
+    const tunnel = new TunnelClass();
+    tunnel.connect = () => {};
+    tunnel.disconnect = () => {};
+    tunnel.sendMessage = () => {};
+    const recording = new Guacamole.SessionRecording(tunnel);
     recRef.current = recording;
     const display = recording.getDisplay();
     const element = display.getElement();
@@ -80,6 +87,28 @@ export function GuacPlayer({ text }: { text: string }) {
     recording.onpause = () => setPlaying(false);
     recording.onseek = (pos) => setPosition(pos);
     recording.connect();
+    tunnel.setState(Guacamole.Tunnel.State.OPEN);
+    const parser = new Guacamole.Parser();
+    parser.oninstruction = (opcode, args) => tunnel.oninstruction?.(opcode, args);
+    // In slices, so a long recording does not freeze the page while it loads.
+    let offset = 0;
+    let cancelled = false;
+    const SLICE = 1 << 20;
+    const feed = () => {
+      if (cancelled) return;
+      // Cut after an instruction's ';' (never inside a character or an instruction).
+      const cut = offset + SLICE >= text.length ? text.length : text.indexOf(';', offset + SLICE) + 1 || text.length;
+      try {
+        parser.receive(text.slice(offset, cut));
+        offset = cut;
+      } catch {
+        // a torn last instruction (interrupted recording): play what was read
+        offset = text.length;
+      }
+      if (offset < text.length) setTimeout(feed, 0);
+      else tunnel.setState(Guacamole.Tunnel.State.CLOSED);
+    };
+    feed();
     window.portcullisGuacPlayer = {
       position: () => recording.getPosition(),
       duration: () => recording.getDuration(),
@@ -87,6 +116,7 @@ export function GuacPlayer({ text }: { text: string }) {
       canvas: () => display.flatten(),
     };
     return () => {
+      cancelled = true;
       observer.disconnect();
       recording.pause();
       recording.disconnect();

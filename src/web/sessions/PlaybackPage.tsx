@@ -59,7 +59,7 @@ function Seal({ verify }: { verify: ReturnType<typeof useQuery<RecordingVerifica
 
 /** /sessions/:id/play: the session's facts, whether its recording is intact, and the recording itself. */
 interface VideoJob {
-  state: 'running' | 'done' | 'failed';
+  state: 'none' | 'running' | 'done' | 'failed';
   progress: number;
   bytes?: number;
   error?: string;
@@ -73,10 +73,7 @@ function VideoExport({ sessionId }: { sessionId: string }) {
   const qc = useQueryClient();
   const job = useQuery({
     queryKey: ['sessions', 'video', sessionId],
-    queryFn: ({ signal }) => api.get<VideoJob>(`/sessions/${sessionId}/recording/video`, undefined, signal).catch((err: unknown) => {
-      if (err instanceof ApiError && err.status === 404) return null;
-      throw err;
-    }),
+    queryFn: ({ signal }) => api.get<VideoJob>(`/sessions/${sessionId}/recording/video`, undefined, signal),
     refetchInterval: (q) => (q.state.data?.state === 'running' ? 1000 : false),
   });
   const start = useMutation({

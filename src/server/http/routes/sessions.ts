@@ -134,12 +134,11 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       return reply.code(202).send(job);
     } });
 
-  r.route({ method: 'GET', url: '/api/v1/sessions/:id/recording/video', tag: 'sessions', summary: 'Progress of the MP4 export of a display recording', access: ADMIN, params: idParams,
+  r.route({ method: 'GET', url: '/api/v1/sessions/:id/recording/video', tag: 'sessions', summary: 'Progress of the MP4 export of a display recording (state none, running, done, failed)', access: ADMIN, params: idParams,
     handler: async ({ params }) => {
       await displayRecording(params.id);
-      const job = exporter.get(params.id);
-      if (!job) throw notFound('video export of session', params.id);
-      return job;
+      // Never exported: a state, not an error (the playback page asks on every visit).
+      return exporter.get(params.id) ?? { sessionId: params.id, state: 'none', progress: 0 };
     } });
 
   r.route({ method: 'GET', url: '/api/v1/sessions/:id/recording/video/file', tag: 'sessions', summary: 'The exported MP4 of a display recording (downloading it is audited)', access: ADMIN, params: idParams,

@@ -88,6 +88,11 @@ export interface RfbEndInfo {
 export interface RfbClientEvents {
   /** Changed regions in server order; see updates.ts for how to apply them. */
   update: [ops: RfbUpdateOp[]];
+  /**
+   * A FramebufferUpdate is complete, even one that changed no pixels (only the cursor shape or the
+   * desktop size): a client pacing its own requests asks for the next one here.
+   */
+  updateDone: [info: { resized: boolean }];
   /** The desktop size changed; `framebuffer` is a new buffer (top-left content kept). */
   resize: [size: { width: number; height: number }];
   cursor: [cursor: RfbCursor];
@@ -283,6 +288,7 @@ export class RfbClient extends EventEmitter<RfbClientEvents> {
       clipboard: (text) => this.emit('clipboard', text),
       bell: () => this.emit('bell'),
       updateDone: (resized) => {
+        this.emit('updateDone', { resized });
         if (this.autoRequest) this.requestUpdate(!resized);
       },
     });

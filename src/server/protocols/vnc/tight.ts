@@ -80,7 +80,9 @@ export function* decodeTight(ctx: TightContext, x: number, y: number, w: number,
       img = jpeg.decode(bytes, {
         useTArray: true,
         formatAsRGBA: true,
-        maxResolutionInMP: (w * h) / 1e6,
+        // jpeg-js multiplies this back by 1e6: a hair over the exact size, so rounding never refuses
+        // a rectangle that is exactly w x h (the size check below is the exact one).
+        maxResolutionInMP: (w * h + 1) / 1e6,
         maxMemoryUsageInMB: Math.ceil((w * h * 16) / (1024 * 1024)) + 16,
       });
     } catch (err) {
