@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +16,7 @@ import { type Lab, removeLabAccount, startLab } from '../../lab/index.js';
 import { loadSigningKey, verifyRecording } from '../../src/server/recording/index.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { GuacScreen } from '../helpers/guac-screen.js';
+import { rdpHelpers as rdpHelpersOf } from '../helpers/rdp.js';
 
 const ACCOUNT = 'pcdisplay';
 const PW = 'Display-session-passphrase-8';
@@ -23,22 +24,6 @@ const PW = 'Display-session-passphrase-8';
 const VNC_BACKGROUND = '#1f6feb';
 /** The lab RDP (freerdp-shadow, NLA) desktop's background (lab/rdp.ts). */
 const RDP_BACKGROUND = '#8250df';
-
-/** Processes of RDP sessions: everything running as the unprivileged portcullis-rdp user (Xvnc, xfreerdp). */
-function rdpHelpers(): string[] {
-  const uid = /^portcullis-rdp:[^:]*:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1];
-  if (!uid) return [];
-  const out: string[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      if (new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(status) && !/^State:\s+Z/m.test(status)) out.push(`${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 100)}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 interface Viewer {
   ws: WebSocket;
@@ -86,6 +71,8 @@ describe('graphical sessions (VNC) over WebSocket', () => {
   let rdpUrl = '';
   let rdpBadUrl = '';
   let rdpAsset = '';
+  let rdpPort = 0;
+  const rdpHelpers = () => rdpHelpersOf(t.dataDir, rdpPort);
   let clipUrl = '';
   let hostileUrl = '';
   let hostile: net.Server | undefined;
@@ -158,6 +145,7 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     await admin.post(`/api/v1/assets/${evil.json.id}/accounts`, { name: 'default', username: 'vnc', kind: 'password', password: 'x' });
     const bad = await mk('HMI-BADPW', 'not-the-password');
     const rdp = lab.targets.find((x) => x.protocol === 'rdp')!;
+    rdpPort = rdp.port;
     const mkRdp = async (name: string, password: string) => {
       const a = await admin.post('/api/v1/assets', { name, siteId: site.id, purdueLevel: 3, host: '127.0.0.1', accessMethods: [{ protocol: 'rdp', port: rdp.port }] });
       assert.equal(a.status, 201, a.text);

@@ -16,15 +16,15 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { type Lab, type LabTarget, removeLabAccount, startLab } from '../../lab/index.js';
-import { rdpRuntimeDir } from '../../src/server/protocols/rdp/display.js';
 import { decodePng } from '../display/png-decode.js';
-import { ensureConsoleBuilt, launchChromium } from '../helpers/browser.js';
+import { ensureConsoleBuilt, launchChromium, signIn as signInAs, watchedContext } from '../helpers/browser.js';
+import { rdpHelpers as rdpHelpersOf } from '../helpers/rdp.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** The console's test hooks (src/web/sessions/displayMedia.ts, GuacPlayer.tsx). */
@@ -82,29 +82,8 @@ const shots = process.env.PORTCULLIS_E2E_SCREENSHOTS ?? mkdtempSync(join(tmpdir(
 const problems: string[] = [];
 const xterms = new Set<ChildProcess>();
 
-function watchPage(p: Page, who: string): void {
-  p.on('pageerror', (err) => problems.push(`${who} page error: ${err.message}`));
-  p.on('console', (msg) => {
-    // The session probe on the login page answers 401; everything else (CSP violations included) is a problem.
-    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 401/.test(msg.text())) problems.push(`${who} console: ${msg.text()} (${msg.location().url})`);
-  });
-}
-
-async function newContext(who: string): Promise<BrowserContext> {
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: VIEWPORT });
-  ctx.setDefaultTimeout(20_000);
-  ctx.on('page', (p) => watchPage(p, who));
-  return ctx;
-}
-
-async function signIn(p: Page, username: string, password: string): Promise<void> {
-  await p.goto(gw.url);
-  await p.waitForURL(/\/login$/);
-  await p.getByTestId('login-username').fill(username);
-  await p.getByTestId('login-password').fill(password);
-  await p.getByTestId('login-submit').click();
-  await p.getByTestId('user-menu').waitFor();
-}
+const newContext = (who: string) => watchedContext(browser, who, problems);
+const signIn = (p: Page, username: string, password: string) => signInAs(p, gw.url, username, password);
 
 /** Clicks Connect on the asset's row (Assets page) and the protocol; returns the session's new tab. */
 async function connect(p: Page, assetName: string, protocol: 'vnc' | 'rdp'): Promise<Page> {
@@ -288,23 +267,7 @@ async function typeIntoXterm(p: Page, target: 'vnc' | 'rdp', text: string) {
  * xfreerdp) and belonging to this test (the gateway's runtime dir, or a connection to this lab's
  * RDP port): other suites may run RDP sessions on this machine at the same time.
  */
-function rdpHelpers(): string[] {
-  const mine = [`${rdpRuntimeDir(gw.dataDir)}/`, `/v:127.0.0.1:${rdp.port} `];
-  const uid = /^portcullis-rdp:[^:]*:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1];
-  if (!uid) return [];
-  const out: string[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      if (!new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(status) || /^State:\s+Z/m.test(status)) continue;
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (mine.some((m) => cmdline.includes(m))) out.push(`${pid}: ${cmdline.slice(0, 120)}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
+const rdpHelpers = () => rdpHelpersOf(gw.dataDir, rdp.port);
 
 before(async () => {
   ensureConsoleBuilt();

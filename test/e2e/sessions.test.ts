@@ -23,7 +23,7 @@ import { after, before, test } from 'node:test';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { type Lab, type LabTarget, removeLabAccount, startLab } from '../../lab/index.js';
 import type { Clock } from '../../src/server/broker/clock.js';
-import { ensureConsoleBuilt, launchChromium } from '../helpers/browser.js';
+import { ensureConsoleBuilt, launchChromium, signIn as signInAs, watchedContext } from '../helpers/browser.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** The console's test hooks (src/web/sessions): the screen of the page's terminal or player. */
@@ -95,29 +95,8 @@ const clock = new JumpClock();
 const IDLE_MS = 15 * 60_000;
 const WARN_MS = 60_000;
 
-function watchPage(p: Page, who: string): void {
-  p.on('pageerror', (err) => problems.push(`${who} page error: ${err.message}`));
-  p.on('console', (msg) => {
-    // The session probe on the login page answers 401; everything else (CSP violations included) is a problem.
-    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 401/.test(msg.text())) problems.push(`${who} console: ${msg.text()}`);
-  });
-}
-
-async function newContext(who: string): Promise<BrowserContext> {
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1440, height: 900 } });
-  ctx.setDefaultTimeout(20_000);
-  ctx.on('page', (p) => watchPage(p, who));
-  return ctx;
-}
-
-async function signIn(p: Page, username: string, password: string): Promise<void> {
-  await p.goto(gw.url);
-  await p.waitForURL(/\/login$/);
-  await p.getByTestId('login-username').fill(username);
-  await p.getByTestId('login-password').fill(password);
-  await p.getByTestId('login-submit').click();
-  await p.getByTestId('user-menu').waitFor();
-}
+const newContext = (who: string) => watchedContext(browser, who, problems);
+const signIn = (p: Page, username: string, password: string) => signInAs(p, gw.url, username, password);
 
 /** What the page's terminal (live, watch) shows right now. */
 const screen = (p: Page) => p.evaluate(() => window.portcullisTerminal?.text() ?? '');
@@ -499,7 +478,8 @@ test('sessions: vault, terminal, watch, terminate, history, playback', async (t)
     await row.getByTestId('asset-connect').click();
     const href = (await p.getByTestId('connect-ssh').getAttribute('href')) ?? '';
     assert.match(href, new RegExp(`^/sessions/new\\?assetId=${sshAssetId}&protocol=ssh&port=\\d+$`));
-    assert.match((await p.getByTestId('connect-vnc').textContent()) ?? '', /coming soon/);
+    assert.match((await p.getByTestId('connect-vnc').getAttribute('href')) ?? '', /protocol=vnc/);
+    assert.match((await p.getByTestId('connect-tcp').textContent()) ?? '', /coming soon/);
     await p.keyboard.press('Escape');
     assert.equal(await p.getByTestId('nav-sessions-active').count(), 0);
     await p.goto(`${gw.url}/sessions/history`);

@@ -48,3 +48,30 @@ export async function consolePage(browser: Browser, problems: string[], expected
   });
   return { context, page };
 }
+
+/**
+ * A browser context for one person of a multi-user test (1440x900): every tab it opens collects
+ * page errors and console errors into `problems`, except the 401 of the login page's session probe.
+ */
+export async function watchedContext(browser: Browser, who: string, problems: string[]): Promise<BrowserContext> {
+  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1440, height: 900 } });
+  ctx.setDefaultTimeout(20_000);
+  ctx.on('page', (p) => {
+    p.on('pageerror', (err) => problems.push(`${who} page error: ${err.message}`));
+    p.on('console', (msg) => {
+      // The session probe on the login page answers 401; everything else (CSP violations included) is a problem.
+      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 401/.test(msg.text())) problems.push(`${who} console: ${msg.text()} (${msg.location().url})`);
+    });
+  });
+  return ctx;
+}
+
+/** Signs in through the console's login page (no second factor). */
+export async function signIn(p: Page, baseUrl: string, username: string, password: string): Promise<void> {
+  await p.goto(baseUrl);
+  await p.waitForURL(/\/login$/);
+  await p.getByTestId('login-username').fill(username);
+  await p.getByTestId('login-password').fill(password);
+  await p.getByTestId('login-submit').click();
+  await p.getByTestId('user-menu').waitFor();
+}
