@@ -8,6 +8,8 @@ import { loadMasterKey, type SecretBox } from './crypto/secretbox.js';
 import { type Database, openDatabase } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
 import { Notifier } from './notify/notifier.js';
+import { setApprovedRequestSource } from './policy/approvals.js';
+import { RequestWorkflow } from './requests/workflow.js';
 import { type App, buildApp } from './http/server.js';
 import { type BootstrapResult, bootstrapFirstAdmin } from './identity/bootstrap.js';
 import { purgeExpiredSessions, sessionPolicy } from './identity/sessions.js';
@@ -24,6 +26,8 @@ export interface Gateway {
   broker: Broker;
   /** Notifications (notify/): notify.email(template, to, data), notify.emit(event, payload). */
   notify: Notifier;
+  /** Access requests: the sweeper (expiry, T-5 warnings) runs here; routes share its tables. */
+  requests: RequestWorkflow;
   app: FastifyInstance;
   rules: App['rules'];
   database: Database;
@@ -79,12 +83,17 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
     housekeeping.unref();
     await expireAccounts(database.db);
     notify.start();
+    // Approved access requests turn require_approval into allow (policy/approvals.ts).
+    setApprovedRequestSource(RequestWorkflow.approvedRequest);
+    const requests = new RequestWorkflow({ db: database.db, notify, sessions: broker, clock: broker.clock, logger });
+    requests.start();
 
     return {
-      url, app, rules, database, bootstrap, tls, logger, secrets, broker, notify, sshPort: sshd?.port, sshFingerprint: sshHostKey?.fingerprint,
+      url, app, rules, database, bootstrap, tls, logger, secrets, broker, notify, requests, sshPort: sshd?.port, sshFingerprint: sshHostKey?.fingerprint,
       async close() {
         clearInterval(housekeeping);
         identityEvents.off('user-deactivated', onDeactivated);
+        await requests.stop();
         await notify.stop();
         await broker.shutdown();
         await sshd?.close();

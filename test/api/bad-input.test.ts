@@ -246,6 +246,44 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
     { body: { userId: '$user', assetId: '$asset', protocol: 'ssh', port: 0 }, status: 400, detail: /1-65535/ },
     { body: { userId: '00000000-0000-4000-8000-000000000000', assetId: '$asset', protocol: 'ssh' }, status: 404, detail: /user .* does not exist/ },
   ] },
+  'POST /api/v1/requests': { valid: { assets: ['$asset'], protocols: ['ssh'], purpose: 'P', start: '2099-01-01T10:00:00Z', durationMinutes: 60 }, cases: [
+    { body: { assets: [], protocols: ['ssh'], purpose: 'P', start: '2099-01-01T10:00:00Z', durationMinutes: 60 }, status: 400, detail: /at least one asset/ },
+    { body: { assets: ['$asset'], protocols: ['ssh'], purpose: 'P', start: '2000-01-01T10:00:00Z', durationMinutes: 60 }, status: 400, detail: /must be in the future/ },
+    { body: { assets: ['$asset'], protocols: ['ssh'], purpose: 'P', start: '2099-01-01T10:00:00Z', durationMinutes: 0 }, status: 400, detail: /at least 1 minute/ },
+    { body: { assets: ['$asset'], protocols: ['ssh'], purpose: 'P', start: '2099-01-01T10:00:00Z', durationMinutes: 1_051_200 }, status: 400, detail: /at most 10080 minutes/ },
+    { body: { assets: ['$asset'], protocols: ['ssh'], purpose: 'P', start: '2099-01-01T10:00:00Z', recurrence: { windows: [{ days: ['tue'], start: '18:00', end: '14:00' }], until: '2099-02-01' } }, status: 400, detail: /start must be before end/ },
+    { body: { assets: ['$asset'], protocols: ['ssh'], purpose: 'P', start: '2099-01-01T10:00:00Z', recurrence: { windows: [{ days: ['tue'], start: '08:00', end: '12:00' }, { days: ['tue'], start: '11:00', end: '13:00' }], until: '2099-02-01' } }, status: 400, detail: /windows overlap/ },
+    { body: { assets: ['$asset'], protocols: ['ssh'], purpose: 'P', start: '2099-01-01T10:00:00Z', durationMinutes: 60, timeZone: 'Mars/Olympus' }, status: 400, detail: /IANA time zone/ },
+    { body: { assets: ['$asset'], protocols: ['gopher'], purpose: 'P', start: '2099-01-01T10:00:00Z', durationMinutes: 60 }, status: 400, detail: /unknown protocol/ },
+    { body: { assets: ['$asset'], protocols: ['ssh'], purpose: '', start: '2099-01-01T10:00:00Z', durationMinutes: 60 }, status: 400, detail: /say what the access is for/ },
+    { body: { assets: ['00000000-0000-4000-8000-000000000000'], protocols: ['ssh'], purpose: 'P', start: '2026-12-30T10:00:00Z', durationMinutes: 60 }, status: 404, detail: /asset .* does not exist/ },
+  ] },
+  'POST /api/v1/requests/:id/approve': { valid: {}, cases: [
+    { body: {}, status: 409, detail: /already denied/ },
+    { body: { comment: 1 }, status: 400, detail: /comment/ },
+  ] },
+  'POST /api/v1/requests/:id/deny': { valid: { comment: 'no' }, cases: [
+    { body: {}, status: 400, detail: /comment/ },
+    { body: { comment: 'again' }, status: 409, detail: /already denied/ },
+  ] },
+  'POST /api/v1/requests/:id/extend': { valid: { end: '2099-01-01T12:00:00Z' }, cases: [
+    { body: {}, status: 400, detail: /give end .* or until/ },
+    { body: { end: 'tomorrow' }, status: 400, detail: /ISO 8601 timestamp/ },
+    { body: { end: '2099-01-01T12:00:00Z' }, status: 409, detail: /only an approved request can be extended/ },
+  ] },
+  'POST /api/v1/requests/:id/cancel': { valid: {}, cases: [{ body: {}, status: 409, detail: /already denied/ }] },
+  'POST /api/v1/requests/:id/revoke': { valid: { comment: 'r' }, cases: [
+    { body: {}, status: 400, detail: /comment/ },
+    { body: { comment: 'r' }, status: 409, detail: /already denied/ },
+  ] },
+  'PUT /api/v1/requests/itsm/settings': { valid: {}, cases: [
+    { body: { enabled: true }, status: 400, detail: /secret is required/ },
+    { body: { secret: 'short' }, status: 400, detail: /at least 16/ },
+    { body: { serviceUserId: '00000000-0000-4000-8000-000000000000' }, status: 404, detail: /user .* does not exist/ },
+  ] },
+  'POST /api/v1/requests/itsm/webhook': { valid: {}, cases: [
+    { body: { ticket: 'CHG-1', state: 'approved' }, status: 401, detail: /not enabled/ },
+  ] },
 };
 
 describe('bad input on every write endpoint', () => {
@@ -271,6 +309,9 @@ describe('bad input on every write endpoint', () => {
     ids.account = (await c.post(`/api/v1/assets/${ids.asset}/accounts`, { name: 'Existing account', username: 'root', kind: 'password', password: 'secret-1' })).json.id;
     ids.remoteSession = crypto.randomUUID(); // no live session: terminate answers 404
     ids.rule = (await c.post('/api/v1/policy/rules', { name: 'Existing rule', subjects: { everyone: true }, targets: { all: true } })).json.id;
+    await c.post('/api/v1/grants', { subjectType: 'user', subjectId: ids.user, targetType: 'site', target: ids.site });
+    ids.request = (await c.post('/api/v1/requests', { userId: ids.user, assets: [ids.asset], protocols: ['ssh'], purpose: 'Existing request', start: new Date(Date.now() + 2 * 86_400_000).toISOString(), durationMinutes: 60 })).json.id;
+    await c.post(`/api/v1/requests/${ids.request}/deny`, { comment: 'denied for the bad-input table' });
     ids.token = (await c.post('/api/v1/tokens', { name: 'Existing token', role: 'Client', expiresAt: new Date(Date.now() + 86_400_000).toISOString() })).json.token.id;
     // A second session of the admin, to revoke through /me/sessions/:id.
     const other = t.client();
@@ -294,13 +335,13 @@ describe('bad input on every write endpoint', () => {
       const ok = r.status === status && r.headers['content-type']?.toString().startsWith('application/problem+json') && detail.test(String(r.json?.detail ?? ''));
       if (!ok) failures.push(`${label}: got ${r.status} ${r.text.slice(0, 300)}`);
     };
-    const ownerOf: Record<string, string> = { sites: 'site', zones: 'zone', assets: 'asset', users: 'user', vendors: 'vendor', groups: 'group', grants: 'grant', tokens: 'token', me: 'session', sessions: 'remoteSession', 'ldap-domains': 'ldapDomain', webhooks: 'webhook', policy: 'rule' };
+    const ownerOf: Record<string, string> = { sites: 'site', zones: 'zone', assets: 'asset', users: 'user', vendors: 'vendor', groups: 'group', grants: 'grant', tokens: 'token', me: 'session', sessions: 'remoteSession', 'ldap-domains': 'ldapDomain', webhooks: 'webhook', policy: 'rule', requests: 'request' };
     for (const rule of t.gw.rules.filter((r) => r.method !== 'GET')) {
       const key = `${rule.method} ${rule.url}`;
       const entry = TABLE[key]!;
       const kind = rule.url.split('/')[3]!;
       const real = rule.url.replace(':id', ids[ownerOf[kind]!]!).replace(':userId', ids.user!).replace(':accountId', ids.account!).replace(':port', '22');
-      const hasBody = rule.method !== 'DELETE' && key !== 'POST /api/v1/assets/import';
+      const hasBody = rule.method !== 'DELETE' && key !== 'POST /api/v1/assets/import' && key !== 'POST /api/v1/requests/itsm/webhook';
       for (const [i, cs] of entry.cases.entries()) await check(`${key} case ${i}`, rule.method, real, fill(cs.body), cs.status, cs.detail);
       if (rule.url.includes(':id')) {
         const session = kind === 'me' && !rule.url.includes('/ssh-keys/');

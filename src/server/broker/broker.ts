@@ -78,7 +78,8 @@ export class Broker {
   private readonly live = new Map<string, SessionCore>();
   /** Live session id -> site id (the site's concurrent-connection limit). */
   private readonly siteOf = new Map<string, string>();
-  private readonly clock: Clock;
+  /** The gateway's clock (injectable in tests): the request workflow runs on it too. */
+  readonly clock: Clock;
   private readonly limits: SessionLimits;
   private readonly protocols: Record<'ssh' | 'telnet', TerminalProtocol>;
   private readonly displays: Partial<Record<'vnc' | 'rdp', DisplayProtocol>>;
@@ -129,7 +130,8 @@ export class Broker {
     const method = asset.accessMethods.find((m) => m.protocol === req.protocol && m.port === req.port) ?? { protocol: req.protocol, port: req.port, options: {} };
     const onSite = [...this.siteOf.values()].filter((siteId) => siteId === site.id).length;
     const decision = await decide(db, { user, asset, method, at: new Date(this.clock.now()), activeSessionsOnSite: onSite, siteMaxConnections: site.max_connections, siteTimezone: site.timezone });
-    // Until the request workflow can approve and moderated sessions exist, both refuse (fail closed).
+    // Without an approved access request (docs/requests.md) approvals refuse; moderated sessions do
+    // not exist yet, so "watch required" refuses too (fail closed).
     if (decision.outcome === 'require_approval') decision.reasons.push('an approved access request is needed');
     else if (decision.outcome === 'allow' && decision.constraints.watchRequired) decision.reasons.push('a moderator must watch this session, and moderated sessions are not available yet');
     if (decision.outcome !== 'allow' || decision.constraints.watchRequired) {

@@ -193,7 +193,8 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
     this.cancelIdle = this.clock.setTimer(idleTimeoutMs, () => this.end({ state: 'ended', reason: 'idle_timeout', message: `idle timeout (${Math.round(idleTimeoutMs / 60_000)} min without input)` }));
   }
 
-  private warn(message: string, ms: number): void {
+  /** Warns the participants (terminal line, recording marker, event), e.g. an access window ending. */
+  warn(message: string, ms: number): void {
     if (this.state !== 'active') return;
     const line = this.notice('warning', message);
     if (line) this.owner?.p.output(line);

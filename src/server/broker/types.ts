@@ -82,6 +82,8 @@ export interface LiveSession extends EventEmitter {
   endInput(): void;
   /** A participant that returned false from output() can take more now. */
   resume(): void;
+  /** Warns the participants that the session ends in ms (e.g. its access window closes). */
+  warn?(message: string, ms: number): void;
   /** Ends the session normally (the user left); the recording is sealed. */
   close(message: string): Promise<void>;
   /** Resolves with the final state once the session is over. */

@@ -7,6 +7,7 @@ import * as m0004 from './migrations/0004_sessions.js';
 import * as m0005 from './migrations/0005_user_ssh_keys.js';
 import * as m0006 from './migrations/0006_policy.js';
 import * as m0007 from './migrations/0007_notify.js';
+import * as m0008 from './migrations/0008_requests.js';
 
 /** The one migration set, in order. Add new files here; never edit a released migration. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005_user_ssh_keys': m0005,
   '0006_policy': m0006,
   '0007_notify': m0007,
+  '0008_requests': m0008,
 };
 
 /** Name of the newest migration (what a fully migrated database is at). */

@@ -413,6 +413,62 @@ export interface WebhookInboundSeenTable {
   seen_at: string;
 }
 
+/** An access request (requests/): a window of access to assets, approved by N approvers. */
+export interface AccessRequestsTable {
+  id: string;
+  requester_id: string;
+  requester_name: string;
+  /** An administrator who submitted on behalf of the requester (else the requester). */
+  created_by_id: string | null;
+  created_by_name: string;
+  purpose: string;
+  ticket: string | null;
+  /** JSON: Protocol[] */
+  protocols: string;
+  /** One-off: the window. Recurring: the series (first instant, end of the last day). */
+  start_at: string;
+  end_at: string;
+  /** JSON: LoginWindow[] weekly windows in time_zone; null = one-off. */
+  recurrence: string | null;
+  time_zone: string;
+  state: 'pending' | 'approved' | 'denied' | 'expired' | 'revoked' | 'cancelled';
+  approvals_required: number;
+  approver_group_id: string | null;
+  /** The approval round in progress or last decided (0 = the request, 1.. = extensions). */
+  round: number;
+  /** The round whose approvals back the current window. */
+  approved_round: number | null;
+  /** A pending extension: the new end (one-off) or series end (recurring). */
+  extension_end_at: string | null;
+  /** The window end whose T-5 warning was sent. */
+  warned_end_at: string | null;
+  decided_at: string | null;
+  decided_by_name: string | null;
+  decision_comment: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AccessRequestAssetsTable {
+  request_id: string;
+  asset_id: string;
+  asset_name: string;
+  site_id: string;
+}
+
+export interface AccessRequestApprovalsTable {
+  id: string;
+  request_id: string;
+  round: number;
+  approver_id: string;
+  approver_name: string;
+  decision: 'approve' | 'deny';
+  comment: string | null;
+  via: 'api' | 'itsm';
+  created_at: string;
+}
+
 export interface DB {
   sites: SitesTable;
   zones: ZonesTable;
@@ -443,4 +499,7 @@ export interface DB {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_inbound_seen: WebhookInboundSeenTable;
   policy_rules: PolicyRulesTable;
+  access_requests: AccessRequestsTable;
+  access_request_assets: AccessRequestAssetsTable;
+  access_request_approvals: AccessRequestApprovalsTable;
 }

@@ -28,6 +28,7 @@ import { ldapLogin } from '../identity/ldap/authenticate.js';
 import { ldapRoutes } from './routes/ldap.js';
 import { meRoutes } from './routes/me.js';
 import { policyRoutes } from './routes/policy.js';
+import { requestRoutes } from './routes/requests.js';
 import { sshKeyRoutes } from './routes/ssh-keys.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { settingsRoutes } from './routes/settings.js';
@@ -146,6 +147,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   tokenRoutes(router);
   vaultRoutes(router);
   sessionRoutes(router, app, routeDeps, rules, deps.broker);
+  requestRoutes(router, app, deps);
   systemRoutes(router, app, deps);
 
   // The console (React SPA): static files, and index.html for every other non-API path.

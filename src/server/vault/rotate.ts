@@ -19,7 +19,10 @@ const SEALED_COLUMNS = [
 ] as const;
 
 /** Secrets sealed inside a settings document (JSON field), e.g. the SMTP password. */
-const SEALED_SETTINGS = [{ key: 'smtp', field: 'passwordSealed', purpose: 'notify.smtp' }] as const;
+const SEALED_SETTINGS = [
+  { key: 'smtp', field: 'passwordSealed', purpose: 'notify.smtp' },
+  { key: 'itsm', field: 'secretSealed', purpose: 'requests.itsm' },
+] as const;
 
 /**
  * Rotates the master key without downtime: a new key becomes current (running gateways pick it
