@@ -19,13 +19,27 @@ export interface HostKey {
 
 export const HOST_KEY_FILE = 'ssh_host_ed25519_key';
 
+/**
+ * A new Ed25519 key in OpenSSH format. ssh2's generator writes a malformed key about once in 200
+ * (a public key whose first byte is zero comes out 31 bytes long; parseKey then refuses it): a key
+ * is only returned once ssh2 itself reads it back.
+ */
+export function generateHostKey(): string {
+  for (let i = 0; i < 20; i++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'portcullis' });
+    const parsed = ssh2.utils.parseKey(pair.private);
+    if (!(parsed instanceof Error)) return pair.private;
+  }
+  throw new Error('could not generate a usable Ed25519 host key');
+}
+
 export function loadOrCreateHostKey(dataDir: string, file = resolve(dataDir, 'keys', HOST_KEY_FILE)): HostKey {
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'portcullis' });
+    const pem = generateHostKey();
     try {
       // 'wx': never overwrite; if another process made the key first, use theirs.
-      writeFileSync(file, pair.private, { mode: 0o600, flag: 'wx' });
+      writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
