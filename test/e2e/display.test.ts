@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { type Lab, type LabTarget, removeLabAccount, startLab } from '../../lab/index.js';
+import { type Lab, type LabTarget, removeLabAccount, startLab, startXrdpTarget, XRDP_DESKTOP_COLOUR, type XrdpTarget } from '../../lab/index.js';
 import { decodePng } from '../display/png-decode.js';
 import { ensureConsoleBuilt, launchChromium, signIn as signInAs, watchedContext } from '../helpers/browser.js';
 import { rdpHelpers as rdpHelpersOf } from '../helpers/rdp.js';
@@ -60,6 +60,7 @@ const RDP_ASSET = `SCADA-DISP-${run}`;
 const VNC_BAD = `HMI-BADPW-${run}`;
 /** On a site with the default stream quality (medium): the asset may send Tight JPEG rectangles. */
 const VNC_MEDIUM = `HMI-MEDIUM-${run}`;
+const XRDP_ASSET = `SCADA-XRDP-${run}`;
 const RDP_BAD = `SCADA-BADPW-${run}`;
 const OPERATOR = 'ops.display';
 const OPERATOR_PASSWORD = `Ops-Disp-${run}-Passw0rd!`;
@@ -75,6 +76,9 @@ let admin: Page;
 let user: Page;
 let vnc: LabTarget;
 let rdp: LabTarget;
+let xrdp: XrdpTarget;
+const XRDP_PORT = 7398;
+const XRDP_ACCOUNT = 'pce2exrdp';
 let sessionId = '';
 const labDir = mkdtempSync(join(tmpdir(), 'portcullis-e2e-disp-'));
 const work = mkdtempSync(join(tmpdir(), 'portcullis-e2e-disp-work-'));
@@ -274,6 +278,8 @@ before(async () => {
   lab = await startLab({ dataDir: labDir, ports: { ssh: 7211, telnet: 7333, vnc: 7911, rdp: 7399 }, displayBase: 240, account: LAB_ACCOUNT });
   vnc = lab.targets.find((x) => x.protocol === 'vnc')!;
   rdp = lab.targets.find((x) => x.protocol === 'rdp')!;
+  // The RDP server without NLA (xrdp, TLS only): its own port and account.
+  xrdp = await startXrdpTarget({ dataDir: labDir, port: XRDP_PORT, account: XRDP_ACCOUNT, displayOffset: 960 });
   gw = await startGateway();
   api = await adminClient(gw);
   // The main flow on a lossless site (as test/broker/display.test.ts); the default quality gets its own subtest.
@@ -294,6 +300,11 @@ before(async () => {
     await asset(RDP_BAD, 'rdp', rdp.username!, 'Not-the-password-1'),
     await asset(VNC_MEDIUM, 'vnc', 'vnc', vnc.password, mediumSite.id),
   ];
+  const x = await api.post('/api/v1/assets', { name: XRDP_ASSET, siteId: site.id, purdueLevel: 3, host: '127.0.0.1', accessMethods: [{ protocol: 'rdp', port: xrdp.port, options: { security: 'tls' } }] });
+  assert.equal(x.status, 201, x.text);
+  const xacc = await api.post(`/api/v1/assets/${x.json.id}/accounts`, { name: 'default', username: xrdp.username, kind: 'password', password: xrdp.password });
+  assert.equal(xacc.status, 201, xacc.text);
+  assets.push(x.json.id);
   const u = await api.post('/api/v1/users', { username: OPERATOR, role: 'Operator', password: OPERATOR_PASSWORD, mustChangePassword: false });
   assert.equal(u.status, 201, u.text);
   for (const assetId of assets) {
@@ -316,8 +327,10 @@ after(async () => {
   await userCtx?.close().catch(() => {});
   await browser?.close().catch(() => {});
   await gw?.stop();
+  await xrdp?.stop();
   await lab?.stop();
   await removeLabAccount(LAB_ACCOUNT);
+  await removeLabAccount(XRDP_ACCOUNT);
   rmSync(labDir, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
 });
@@ -495,6 +508,27 @@ test('display sessions: VNC, typing, watch, terminate, playback, RDP, wrong pass
     } finally {
       // Closing the tab ends the session (and its helpers) even when a step above failed.
       await tab.close();
+    }
+  });
+
+  await t.test('Connect -> RDP without NLA (xrdp, TLS) shows its desktop; Disconnect leaves nothing behind', async () => {
+    const p = await connect(user, XRDP_ASSET, 'rdp');
+    try {
+      await waitActive(p, 30_000);
+      await firstFrames(p, 30_000);
+      const s = await until('the xrdp desktop in the browser', async () => {
+        const end = await endScreen(p);
+        if (end) throw new Error(`the session ended: ${end}`);
+        const shot = await displayShot(p);
+        return share(shot, XRDP_DESKTOP_COLOUR) > 0.3 ? shot : null;
+      }, 30_000, 250);
+      await p.getByTestId('remote-display').screenshot({ path: join(shots, 'xrdp.png') });
+      assert.ok(share(s, XRDP_DESKTOP_COLOUR) > 0.3);
+      await p.getByTestId('terminal-disconnect').click();
+      await p.locator('[data-testid="session-ended"][data-reason="user_closed"]').waitFor();
+      await until('no Xvnc or xfreerdp left', () => rdpHelpersOf(gw.dataDir, xrdp.port).length === 0, 10_000);
+    } finally {
+      await p.close();
     }
   });
 
