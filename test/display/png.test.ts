@@ -104,7 +104,9 @@ describe('encodePng', () => {
   test('flat content compresses to almost nothing', () => {
     const fb = flatFrame(1280, 800);
     const png = encodePng(fb, 1280, 0, 0, 1280, 800);
-    assert.ok(png.length < 8 * 1024, `flat 1280x800 is ${png.length} bytes`);
+    // 4 MB of pixels: the default (zlib's default strategy, no row filter: best for text screens)
+    // keeps a flat screen at ~15 KiB; Z_RLE would make it ~4 KiB but text screens 4-5x larger.
+    assert.ok(png.length < 20 * 1024, `flat 1280x800 is ${png.length} bytes`);
     assertRegionEqual(decodePng(png), fb, 1280, 0, 0, 1280, 800, false);
   });
 

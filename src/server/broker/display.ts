@@ -14,7 +14,7 @@ export interface ClipboardPolicy {
   fromAsset: boolean;
 }
 
-/** Frames the owner's browser may have unacknowledged before no new ones are asked for. */
+/** Frames the owner's browser may have unacknowledged: at this many, no new frame is encoded or asked for. */
 const MAX_UNACKED_FRAMES = 2;
 /**
  * A key pressed again this soon after its release waits: RDP clients (xfreerdp on the private
@@ -63,7 +63,7 @@ export class DisplaySession extends SessionCore {
     this.stream = new DisplayStream(conn.rfb, encoder, {
       quality,
       now: () => clock.now(),
-      canSend: () => !this.held() && this.unacked.length <= MAX_UNACKED_FRAMES,
+      canSend: () => !this.held() && this.unacked.length < MAX_UNACKED_FRAMES,
     });
     // The recording gets the whole stream from the start.
     this.stream.subscribe((text) => {
@@ -91,7 +91,7 @@ export class DisplaySession extends SessionCore {
   }
 
   protected maybeResume(): void {
-    if (!this.held()) this.stream.requestNext();
+    if (!this.held()) this.stream.resume();
   }
 
   protected joined(a: Attached, late: boolean): void {

@@ -32,8 +32,13 @@ export interface PngOptions {
 
 export type PngFilter = 'none' | 'sub' | 'up' | 'paeth' | 'auto';
 
-/** What encodePng uses unless told otherwise (see the measurements above). */
-export const PNG_DEFAULTS: Readonly<{ level: number; strategy: number; filter: PngFilter }> = Object.freeze({ level: 1, strategy: constants.Z_RLE, filter: 'auto' });
+/**
+ * What encodePng uses unless told otherwise. Z_RLE with row filters gave the smallest flat HMI
+ * screens, but screens of text (terminals, alarm lists) came out 4-5x larger than zlib's default
+ * strategy without filters, which is also faster (bench/display.ts part 5, docs/performance.md):
+ * text-heavy OT screens are common, so the default strategy wins.
+ */
+export const PNG_DEFAULTS: Readonly<{ level: number; strategy: number; filter: PngFilter }> = Object.freeze({ level: 1, strategy: constants.Z_DEFAULT_STRATEGY, filter: 'none' });
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const FILTER_CODE: Record<PngFilter, number> = { none: 0, sub: 1, up: 2, paeth: 4, auto: -1 };

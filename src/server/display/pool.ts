@@ -54,11 +54,14 @@ export interface EncoderPoolOptions {
   workerUrl?: URL;
   /** Per-worker V8 heap limits, to turn a runaway job into a 'crash' instead of a host OOM. */
   resourceLimits?: ResourceLimits;
-  /** Nice value the worker threads give themselves (Linux; default 10, 0 keeps normal priority). */
+  /**
+   * Nice value the worker threads give themselves (Linux). Default 0: at a lower priority they
+   * starved next to the RDP sessions' Xvnc and xfreerdp (first frames after 30 s under load).
+   */
   nice?: number;
 }
 
-export const POOL_DEFAULTS = { maxPending: 64, jobTimeoutMs: 10_000, nice: 10 } as const;
+export const POOL_DEFAULTS = { maxPending: 64, jobTimeoutMs: 10_000, nice: 0 } as const;
 
 /** Consecutive workers dying before ready after which the pool stops respawning. */
 const MAX_START_FAILURES = 3;

@@ -23,6 +23,7 @@ import { chooseFormat, type DisplayQuality, frameInterval, isPhotographic } from
 import * as guac from './guac.js';
 import { copyRegion, type Rect } from './region.js';
 import type { EncodeJob } from './encode-job.js';
+import { EncoderPoolError } from './pool.js';
 import { DirtyRegion } from './tiles.js';
 
 /** What the stream needs of the encoder pool. */
@@ -122,10 +123,21 @@ export class DisplayStream extends EventEmitter<{ error: [err: Error]; frame: [s
     return () => this.subscribers.delete(id);
   }
 
+  /** Someone caught up (an acknowledged frame, a drained socket): a held frame may go, then more. */
+  resume(): void {
+    this.scheduleFrame();
+    this.requestNext();
+  }
+
+  /** True while a frame may be encoded now: everyone keeps up and the encoders are not backed up. */
+  private mayEncode(): boolean {
+    return this.o.canSend() && this.encoder.pending < (this.o.maxPendingEncodes ?? 8);
+  }
+
   /** Asks the server for more when nothing is outstanding and everyone keeps up. */
   requestNext(): void {
     if (this.stopped || this.awaitingUpdate || this.rfb.closed) return;
-    if (!this.o.canSend() || this.encoder.pending >= (this.o.maxPendingEncodes ?? 8)) return;
+    if (!this.mayEncode()) return;
     this.awaitingUpdate = true;
     this.rfb.requestUpdate(true);
   }
@@ -185,9 +197,13 @@ export class DisplayStream extends EventEmitter<{ error: [err: Error]; frame: [s
     }, wait);
   }
 
-  /** Encodes what changed since the last frame and ends the frame with `sync`. */
+  /**
+   * Encodes what changed since the last frame and ends the frame with `sync`. While the owner is
+   * behind or the encoders are backed up the changes stay pending (merged with later ones) until
+   * resume(): frames are skipped, never queued without bound.
+   */
   private frame(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.mayEncode()) return;
     this.lastFrameAt = Date.now();
     for (const tile of this.dirty.take()) this.push({ pending: this.encodeTile(tile) });
     const ts = Math.floor(this.o.now());
@@ -204,7 +220,19 @@ export class DisplayStream extends EventEmitter<{ error: [err: Error]; frame: [s
     const stream = this.nextStream();
     return this.encoder
       .encode({ format: choice.format, width: r.w, height: r.h, rgba, ...(choice.jpegQuality ? { quality: choice.jpegQuality } : {}) })
-      .then((data) => guac.imageInstructions(stream, guac.DEFAULT_LAYER, choice.format === 'png' ? 'image/png' : 'image/jpeg', r.x, r.y, data).join(''));
+      .then(
+        (data) => guac.imageInstructions(stream, guac.DEFAULT_LAYER, choice.format === 'png' ? 'image/png' : 'image/jpeg', r.x, r.y, data).join(''),
+        (err: unknown) => {
+          // The shared pool is full (other sessions are busy): backpressure, not a failure. The
+          // region is drawn again, from the framebuffer as it is then, in a later frame.
+          if (err instanceof EncoderPoolError && err.code === 'overload' && fb === this.rfb.framebuffer) {
+            this.dirty.add(r.x, r.y, r.w, r.h);
+            setTimeout(() => this.scheduleFrame(), this.interval);
+            return '';
+          }
+          throw err;
+        },
+      );
   }
 
   /** The whole screen as of now, plus the cursor: a late watcher's first picture. */
@@ -259,6 +287,7 @@ export class DisplayStream extends EventEmitter<{ error: [err: Error]; frame: [s
     } finally {
       this.flushing = false;
     }
-    if (!this.queue.length) this.requestNext();
+    // Encodes finished: a frame held back for the pool may go now.
+    if (!this.queue.length) this.resume();
   }
 }

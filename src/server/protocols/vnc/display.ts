@@ -1,8 +1,6 @@
 import { connectRfbTcp } from './client.js';
 import type { DisplayConnection, DisplayProtocol } from '../types.js';
 
-/** Tight JPEG quality (0-9) asked of the server per stream quality; high stays lossless. */
-const JPEG_LEVEL = { low: 4, medium: 7 } as const;
 
 /**
  * VNC assets: the gateway's RFB client connects straight to the asset with the vaulted VNC
@@ -18,7 +16,9 @@ export const vncProtocol: DisplayProtocol = {
         ...(opts.signal ? { signal: opts.signal } : {}),
         timeoutMs: opts.timeoutMs ?? 15_000,
         autoRequest: false,
-        ...(opts.quality === 'high' ? {} : { jpegQuality: JPEG_LEVEL[opts.quality] }),
+        // Lossless from the asset, whatever the stream quality: decoding the server's Tight JPEG
+        // is pure JS on the main thread (4 fps at medium); the gateway encodes JPEG itself, off
+        // the event loop, for the regions that are photographic.
       },
     );
     return {
