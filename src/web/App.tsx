@@ -27,6 +27,10 @@ const HistoryPage = lazy(() => import('./sessions/SessionListPages').then((m) =>
 const PlaybackPage = lazy(() => import('./sessions/PlaybackPage').then((m) => ({ default: m.PlaybackPage })));
 const TerminalPage = lazy(() => import('./sessions/TerminalPages').then((m) => ({ default: m.TerminalPage })));
 const WatchPage = lazy(() => import('./sessions/TerminalPages').then((m) => ({ default: m.WatchPage })));
+const MyAccessPage = lazy(() => import('./requests/RequestPages').then((m) => ({ default: m.MyAccessPage })));
+const InboxPage = lazy(() => import('./requests/RequestPages').then((m) => ({ default: m.InboxPage })));
+const RequestsPage = lazy(() => import('./requests/RequestPages').then((m) => ({ default: m.RequestsPage })));
+const RequestDetailPage = lazy(() => import('./requests/RequestPages').then((m) => ({ default: m.RequestDetailPage })));
 
 export function App() {
   return (
@@ -72,6 +76,10 @@ export function App() {
         <Route path="users" element={<StaffOnly><UsersPage /></StaffOnly>} />
         <Route path="groups" element={<StaffOnly><GroupsPage /></StaffOnly>} />
         <Route path="policy" element={<StaffOnly><PolicyPage /></StaffOnly>} />
+        <Route path="access" element={<MyAccessPage />} />
+        <Route path="requests" element={<StaffOnly><RequestsPage /></StaffOnly>} />
+        <Route path="requests/inbox" element={<InboxPage />} />
+        <Route path="requests/:requestId" element={<RequestDetailPage />} />
         <Route path="profile" element={<ProfilePage />} />
         <Route path="system" element={<Navigate to="/system/security" replace />} />
         <Route path="system/security" element={<AdminOnly><SecuritySettingsPage /></AdminOnly>} />

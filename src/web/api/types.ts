@@ -23,8 +23,11 @@ import type { Zone } from '../../server/inventory/zones';
 import type { SessionRecord } from '../../server/broker/records';
 import type { LiveSessionView, ParticipantEvent, SessionKind, SessionState } from '../../server/broker/types';
 import type { AssetAccount } from '../../server/vault/accounts';
+import type { AccessRequest, RequestState } from '../../server/requests/model';
 
 export type {
+  /** An access request as GET /requests, /requests/inbox and /requests/:id answer it (docs/requests.md). */
+  AccessRequest,
   AccessMethod,
   ApiToken,
   Asset,
@@ -52,6 +55,7 @@ export type {
   Page,
   Protocol,
   ReachableAsset,
+  RequestState,
   Role,
   SecuritySettings,
   /** A console session as GET /me/sessions and /users/:id/sessions list it. */

@@ -5,7 +5,8 @@ import { errorMessage } from '../api/client';
 import { useCount } from '../api/hooks';
 import { useIsAdmin, useIsStaff, useMe } from '../auth/AuthProvider';
 import { MyAssets } from './MyAssets';
-import { IconAlert, IconFactory, IconServer, IconShield, IconUpload, IconUsers } from '../common/icons';
+import { IconAlert, IconCheck, IconFactory, IconServer, IconShield, IconUpload, IconUsers } from '../common/icons';
+import { useInboxCount } from '../requests/api';
 import { PageHeader } from '../common/ui';
 
 interface StatProps {
@@ -62,6 +63,9 @@ function StaffDashboard() {
   const imported = useCount('assets', { state: 'imported' });
   const critical = useCount('assets', { state: 'active', safetyCritical: 'true' });
   const users = useCount('users');
+  // Approvers: Administrators (requests whose rules name no group) and members of approver groups.
+  const approvals = useInboxCount();
+  const approver = admin || (approvals.data?.count ?? 0) > 0;
 
   const noSites = sites.data?.count === 0;
   const pendingImports = (imported.data?.count ?? 0) > 0;
@@ -69,7 +73,7 @@ function StaffDashboard() {
   return (
     <>
       <PageHeader title="Dashboard" description={`Welcome, ${me.displayName || me.username}. Inventory at a glance.`} />
-      <SimpleGrid cols={{ base: 1, xs: 2, lg: 5 }} spacing="md">
+      <SimpleGrid cols={{ base: 1, xs: 2, lg: approver ? 6 : 5 }} spacing="md">
         <Stat label="Sites" hint="Plants and locations" to="/sites" icon={IconFactory} color="portcullis" count={sites} testId="stat-sites" />
         <Stat label="Assets" hint="Active, reachable through the gateway" to="/assets" icon={IconServer} color="teal" count={active} testId="stat-assets" />
         <Stat
@@ -91,6 +95,9 @@ function StaffDashboard() {
           testId="stat-critical"
         />
         <Stat label="Users" hint="Local and directory accounts" to="/users" icon={IconUsers} color="grape" count={users} testId="stat-users" />
+        {approver && (
+          <Stat label="Pending approvals" hint="Access requests waiting for your decision" to="/requests/inbox" icon={IconCheck} color="orange" count={approvals} testId="stat-approvals" />
+        )}
       </SimpleGrid>
 
       {(noSites || pendingImports) && (

@@ -1,5 +1,6 @@
-import { Badge, Group, Table, Text } from '@mantine/core';
+import { Alert, Anchor, Badge, Group, Table, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
+import { Link } from 'react-router-dom';
 import { api } from '../api/client';
 import { PROTOCOLS, type Protocol, type ReachableAsset } from '../api/types';
 import { useMe } from '../auth/AuthProvider';
@@ -8,6 +9,7 @@ import { DataTable } from '../common/table';
 import { PageHeader } from '../common/ui';
 import { ConnectMenu, type ConnectTarget } from '../sessions/connect';
 import { WhyButton } from '../policy/WhyButton';
+import { useInboxCount } from '../requests/api';
 
 /**
  * GET /me/assets names protocols; ports come with `accessMethods` where the gateway sends them,
@@ -28,9 +30,31 @@ export function MyAssets() {
     queryFn: ({ signal }) => api.get<{ count: number; assets: MyAsset[] }>('/me/assets', undefined, signal),
   });
   const items = q.data?.assets ?? [];
+  const approvals = useInboxCount();
+  const toDecide = approvals.data?.count ?? 0;
   return (
     <>
       <PageHeader title="My assets" description={`Welcome, ${me.displayName || me.username}. These are the assets you are allowed to reach.`} />
+      {toDecide > 0 && (
+        <Alert color="orange" variant="light" mb="md" title="Access requests wait for your approval" data-testid="dashboard-approvals">
+          <Text size="sm">
+            <Text span fw={700} data-testid="dashboard-approvals-count">
+              {toDecide}
+            </Text>{' '}
+            request{toDecide === 1 ? '' : 's'} to decide.{' '}
+            <Anchor component={Link} to="/requests/inbox">
+              Open Approvals
+            </Anchor>
+          </Text>
+        </Alert>
+      )}
+      <Text size="sm" c="dimmed" mb="sm">
+        Some assets need an approved access request first:{' '}
+        <Anchor component={Link} to="/access" data-testid="my-assets-request-link">
+          My access
+        </Anchor>
+        .
+      </Text>
       <DataTable
         testId="my-assets-table"
         minWidth={760}

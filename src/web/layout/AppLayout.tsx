@@ -1,17 +1,20 @@
 import { AppShell, Avatar, Badge, Burger, Group, Menu, Modal, NavLink, ScrollArea, Text, ThemeIcon, UnstyledButton } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { type ComponentType, Suspense, useState } from 'react';
+import { type ComponentType, type ReactNode, Suspense, useState } from 'react';
 import { Link, Outlet, useLocation } from 'react-router-dom';
 import { useAuth, useMe } from '../auth/AuthProvider';
 import { ChangePasswordForm } from '../auth/ChangePasswordForm';
 import { PageLoader } from '../auth/RequireAuth';
 import {
   IconActivity,
+  IconCheck,
+  IconClock,
   IconDashboard,
   IconFactory,
   IconGate,
   IconHistory,
   IconKey,
+  IconLayers,
   IconLock,
   IconLogout,
   IconMessage,
@@ -25,6 +28,7 @@ import {
 } from '../common/icons';
 import { IconMail, IconWebhook } from '../system/notifyIcons';
 import { ROLE_COLOR, type Role } from '../api/types';
+import { useInboxCount } from '../requests/api';
 
 interface NavItem {
   to: string;
@@ -41,6 +45,7 @@ const STAFF: Role[] = ['Administrator', 'Operator'];
 
 const NAV: NavItem[] = [
   { to: '/', label: 'Dashboard', icon: IconDashboard, testId: 'nav-dashboard' },
+  { to: '/access', label: 'My access', icon: IconClock, testId: 'nav-my-access' },
   { to: '/sites', label: 'Sites', icon: IconFactory, roles: STAFF, testId: 'nav-sites' },
   { to: '/assets', label: 'Assets', icon: IconServer, roles: STAFF, testId: 'nav-assets' },
   { to: '/users', label: 'Users', icon: IconUsers, roles: STAFF, testId: 'nav-users' },
@@ -52,6 +57,12 @@ const NAV: NavItem[] = [
 const SESSIONS: NavItem[] = [
   { to: '/sessions', label: 'Active sessions', icon: IconActivity, testId: 'nav-sessions-active', exact: true },
   { to: '/sessions/history', label: 'History', icon: IconHistory, testId: 'nav-sessions-history' },
+];
+
+/** Access requests: the approvals inbox (staff, and anyone with something to decide) and the list (staff). */
+const REQUESTS: NavItem[] = [
+  { to: '/requests/inbox', label: 'Approvals', icon: IconCheck, testId: 'nav-requests-inbox' },
+  { to: '/requests', label: 'All requests', icon: IconLayers, roles: STAFF, testId: 'nav-requests', exact: true },
 ];
 
 /** System Management: gateway-wide settings, Administrators only. */
@@ -80,6 +91,9 @@ export function AppLayout() {
     to === '/' || exact ? location.pathname === to : location.pathname === to || location.pathname.startsWith(`${to}/`);
   const staff = STAFF.includes(me.role);
   const onPlayback = /^\/sessions\/[^/]+\/play$/.test(location.pathname);
+  const inbox = useInboxCount();
+  const toDecide = inbox.data?.count ?? 0;
+  const requestNav = REQUESTS.filter((n) => (n.roles ? n.roles.includes(me.role) : staff || toDecide > 0));
 
   return (
     <AppShell header={{ height: 56 }} navbar={{ width: 230, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="lg">
@@ -152,6 +166,22 @@ export function AppLayout() {
               <NavItemLink key={n.to} item={n} active={isActive(n.to)} onClick={close} />
             ))}
           </nav>
+          {requestNav.length > 0 && (
+            <nav aria-label="Access requests">
+              <Text fz={11} fw={700} c="dimmed" tt="uppercase" px="sm" mt="lg" mb={6} style={{ letterSpacing: '0.04em' }}>
+                Access requests
+              </Text>
+              {requestNav.map((n) => (
+                <NavItemLink
+                  key={n.to}
+                  item={n}
+                  active={isActive(n.to, n.exact)}
+                  onClick={close}
+                  badge={n.to === '/requests/inbox' && toDecide > 0 ? <Badge size="sm" color="orange" circle={toDecide < 10} data-testid="nav-inbox-count">{toDecide}</Badge> : undefined}
+                />
+              ))}
+            </nav>
+          )}
           {staff && (
             <nav aria-label="Sessions">
               <Text fz={11} fw={700} c="dimmed" tt="uppercase" px="sm" mt="lg" mb={6} style={{ letterSpacing: '0.04em' }}>
@@ -193,13 +223,14 @@ export function AppLayout() {
   );
 }
 
-function NavItemLink({ item, active, onClick }: { item: NavItem; active: boolean; onClick: () => void }) {
+function NavItemLink({ item, active, onClick, badge }: { item: NavItem; active: boolean; onClick: () => void; badge?: ReactNode }) {
   return (
     <NavLink
       component={Link}
       to={item.to}
       label={item.label}
       leftSection={<item.icon size={18} />}
+      rightSection={badge}
       active={active}
       onClick={onClick}
       variant="light"
