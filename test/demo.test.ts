@@ -43,7 +43,13 @@ describe('demo seeding', () => {
     const me = (await c.get('/api/v1/me/assets')).json;
     assert.deepEqual(me.assets.map((a: { name: string }) => a.name), ['HMI-03', 'PLC-01', 'RTU-02', 'SCADA-04']);
     const plc = assets.find((a) => a.name === 'PLC-01') as unknown as { id: string };
-    assert.deepEqual((await c.get(`/api/v1/assets/${plc.id}/accounts`)).json.items.map((a: { name: string }) => a.name), ['default']);
+    // Every lab target has its vaulted account, the VNC desktop and the RDP server too.
+    for (const a of assets as unknown as { id: string; name: string }[]) {
+      assert.deepEqual((await c.get(`/api/v1/assets/${a.id}/accounts`)).json.items.map((x: { name: string }) => x.name), ['default'], a.name);
+    }
+    const hmi = assets.find((a) => a.name === 'HMI-03') as unknown as { id: string };
+    const v = await t.gw.broker.open({ userId: me.user.id, assetId: hmi.id, protocol: 'vnc', port: 25901, sourceIp: null, via: 'browser', size: { cols: 80, rows: 24 } });
+    await v.close('demo check');
     const s = await t.gw.broker.open({ userId: me.user.id, assetId: plc.id, protocol: 'ssh', port: 22201, sourceIp: null, via: 'browser', size: { cols: 80, rows: 24 } });
     await s.close('demo check');
   });

@@ -54,13 +54,15 @@ export async function seedDemo(ctx: SecretCtx, targets: LabTarget[], adminUserna
     });
     created.push(t.name);
   }
-  // The lab's credentials go into the vault, so Connect works at once (SSH and Telnet today).
+  // The lab's credentials go into the vault, so Connect works at once (SSH, Telnet, VNC, RDP;
+  // VNC has a password only: the account's user name is not used).
   for (const t of targets) {
-    if (!t.username) continue;
+    const username = t.username ?? (t.protocol === 'vnc' ? 'vnc' : undefined);
+    if (!username || !t.password) continue;
     const asset = await findAssetByName(ctx.db, t.name);
     if (!asset) continue;
     const has = await ctx.db.selectFrom('asset_accounts').select('id').where('asset_id', '=', asset.id).where('name', '=', 'default').executeTakeFirst();
-    if (!has) await createAccount(ctx, asset.id, { name: 'default', username: t.username, kind: 'password', password: t.password });
+    if (!has) await createAccount(ctx, asset.id, { name: 'default', username, kind: 'password', password: t.password });
   }
   const groupName = 'Demo Plant engineers';
   let group = await ctx.db.selectFrom('groups').select('id').where('name', '=', groupName).executeTakeFirst();
