@@ -3,66 +3,23 @@
  * MIT-MAGIC-COOKIE (so no other local user can draw on or read the lab's desktops), waiting for
  * the server and painting something recognizable on it.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { displayTaken, releaseDisplay, reserveDisplay, writeXauthority as writeSessionXauthority } from '../src/server/protocols/rdp/xserver.js';
 import { labFailure, type ManagedProcess, requireBinary, type Supervisor, sleep } from './process.js';
 
 export const DESKTOP_GEOMETRY = { width: 1280, height: 800 };
 
-/** Display numbers taken by labs of this Node process (between pick and the server's socket). */
-const reserved = new Set<number>();
-
-function abstractX11Sockets(): string {
-  try {
-    return readFileSync('/proc/net/unix', 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-export function displayInUse(n: number, netUnix = abstractX11Sockets()): boolean {
-  return (
-    reserved.has(n) ||
-    existsSync(`/tmp/.X11-unix/X${n}`) ||
-    existsSync(`/tmp/.X${n}-lock`) ||
-    netUnix.includes(`@/tmp/.X11-unix/X${n}\n`)
-  );
-}
-
-/** Reserves the first free display number >= base. Release it with releaseDisplay(). */
+/** Reserves the first free display number >= base (shared bookkeeping with the gateway's RDP sessions). Release it with releaseDisplay(). */
 export function allocateDisplay(base: number): number {
-  const netUnix = abstractX11Sockets();
-  for (let n = base; n < base + 200; n++) {
-    if (!displayInUse(n, netUnix)) {
-      reserved.add(n);
-      return n;
-    }
-  }
-  throw new Error(`no free X display number in ${base}..${base + 199}`);
+  return reserveDisplay([base, base + 199], 'first');
 }
 
-export function releaseDisplay(n: number): void {
-  reserved.delete(n);
-}
+export { displayTaken as displayInUse, releaseDisplay };
 
-/** Writes an Xauthority file (mode 0600) with one wildcard MIT-MAGIC-COOKIE-1 entry. */
+/** Writes the lab's Xauthority file (0600, one wildcard MIT-MAGIC-COOKIE-1 entry), replacing an old one. */
 export function writeXauthority(file: string, display: number): void {
-  const field = (b: Buffer): Buffer => {
-    const len = Buffer.alloc(2);
-    len.writeUInt16BE(b.length);
-    return Buffer.concat([len, b]);
-  };
-  const family = Buffer.alloc(2);
-  family.writeUInt16BE(0xffff); // FamilyWild: any address, this display number
-  const entry = Buffer.concat([
-    family,
-    field(Buffer.alloc(0)),
-    field(Buffer.from(String(display))),
-    field(Buffer.from('MIT-MAGIC-COOKIE-1')),
-    field(randomBytes(16)),
-  ]);
-  writeFileSync(file, entry, { mode: 0o600 });
+  writeSessionXauthority(file, display, { overwrite: true });
 }
 
 /** Resolves once the X server of `display` accepts connections on its Unix socket. */

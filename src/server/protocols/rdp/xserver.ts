@@ -28,13 +28,17 @@ export function displayTaken(n: number, netUnix = abstractSockets()): boolean {
   );
 }
 
-/** Reserves a free display number in [from, to], starting at a random point to spread sessions. */
-export function reserveDisplay(range: readonly [number, number] = DEFAULT_DISPLAY_RANGE): number {
+/**
+ * Reserves a free display number in [from, to]: from a random point (spreads concurrent sessions)
+ * or the first free one ('first', the lab's fixed-looking numbers). One bookkeeping for the
+ * gateway and the lab, which share a process in the demo and the tests.
+ */
+export function reserveDisplay(range: readonly [number, number] = DEFAULT_DISPLAY_RANGE, order: 'random' | 'first' = 'random'): number {
   const [from, to] = range;
   const span = to - from + 1;
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || span < 1) throw new Error(`invalid X display range ${from}-${to}`);
   const netUnix = abstractSockets();
-  const start = randomBytes(2).readUInt16BE() % span;
+  const start = order === 'first' ? 0 : randomBytes(2).readUInt16BE() % span;
   for (let i = 0; i < span; i++) {
     const n = from + ((start + i) % span);
     if (!displayTaken(n, netUnix)) {
@@ -49,8 +53,11 @@ export function releaseDisplay(n: number): void {
   reserved.delete(n);
 }
 
-/** Xauthority file (mode 0600) with one MIT-MAGIC-COOKIE-1 entry for display `n`, any host. */
-export function writeXauthority(file: string, display: number): void {
+/**
+ * Xauthority file (mode 0600) with one MIT-MAGIC-COOKIE-1 entry for display `n`, any host. A
+ * session's is new ('wx'); the lab rewrites its own on every start (`overwrite`).
+ */
+export function writeXauthority(file: string, display: number, o: { overwrite?: boolean } = {}): void {
   const field = (b: Buffer): Buffer => {
     const len = Buffer.alloc(2);
     len.writeUInt16BE(b.length);
@@ -61,7 +68,7 @@ export function writeXauthority(file: string, display: number): void {
   writeFileSync(
     file,
     Buffer.concat([family, field(Buffer.alloc(0)), field(Buffer.from(String(display))), field(Buffer.from('MIT-MAGIC-COOKIE-1')), field(randomBytes(16))]),
-    { mode: 0o600, flag: 'wx' },
+    { mode: 0o600, flag: o.overwrite ? 'w' : 'wx' },
   );
 }
 
