@@ -3,7 +3,6 @@ import {
   Button,
   type ButtonProps,
   Checkbox,
-  Chip,
   Divider,
   Group,
   Input,
@@ -35,6 +34,7 @@ import {
 import { fieldErrors, ProblemAlert } from '../common/errors';
 import { DescriptionField, FormFooter, FormModal, NameField } from '../common/forms';
 import { IconPlus, IconShield, IconTrash } from '../common/icons';
+import { DayChips } from '../common/WeeklyWindow';
 import { PURDUE_OPTIONS } from '../sites/ZoneFormModal';
 
 interface MethodRow {
@@ -52,7 +52,6 @@ interface WindowRow {
 }
 
 export const PROTOCOL_OPTIONS = PROTOCOLS.map((p) => ({ value: p, label: PROTOCOL_LABELS[p] }));
-const DAY_LABEL: Record<Day, string> = { mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat', sun: 'Sun' };
 const WORKDAYS: Day[] = ['mon', 'tue', 'wed', 'thu', 'fri'];
 
 const INLINE = ['/name', '/siteId', '/zoneId', '/purdueLevel', '/host', '/tags', '/vendor', '/model', '/firmware', '/description', '/accessMethods', '/loginTimes'];
@@ -411,15 +410,7 @@ export function AssetFormModal({ opened, asset, defaultSiteId, onClose, onSaved 
           )}
           {windows.map((w, i) => (
             <Group key={w.key} gap="xs" wrap="wrap" align="center">
-              <Chip.Group multiple value={w.days} onChange={(v) => setWindow(i, { days: v as Day[] })}>
-                <Group gap={4}>
-                  {DAYS.map((d) => (
-                    <Chip key={d} value={d} size="xs" variant="outline">
-                      {DAY_LABEL[d]}
-                    </Chip>
-                  ))}
-                </Group>
-              </Chip.Group>
+              <DayChips value={w.days} onChange={(days) => setWindow(i, { days })} />
               <TimeField label={`Window ${i + 1} start`} value={w.start} onChange={(start) => setWindow(i, { start })} />
               <Text size="xs">to</Text>
               <TimeField label={`Window ${i + 1} end`} value={w.end} onChange={(end) => setWindow(i, { end })} />

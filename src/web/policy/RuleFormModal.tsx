@@ -1,13 +1,13 @@
-import { ActionIcon, Checkbox, Chip, Divider, Group, MultiSelect, NumberInput, SegmentedControl, Select, SimpleGrid, Switch, TagsInput, Text, TextInput } from '@mantine/core';
+import { ActionIcon, Checkbox, Divider, Group, MultiSelect, NumberInput, SegmentedControl, Select, SimpleGrid, Switch, TagsInput, Text, TextInput } from '@mantine/core';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { useAll, useAllSites } from '../api/hooks';
-import { DAYS, type Asset, type Day, type Group as UserGroup, PROTOCOL_LABELS, PROTOCOLS, type Protocol, type User, type Zone } from '../api/types';
+import { type Asset, type Group as UserGroup, PROTOCOL_LABELS, PROTOCOLS, type Protocol, type User, type Zone } from '../api/types';
+import { WeeklyWindowRow } from '../common/WeeklyWindow';
 import { ProblemAlert } from '../common/errors';
 import { DescriptionField, FormFooter, FormModal, NameField } from '../common/forms';
-import { IconPlus, IconTrash } from '../common/icons';
+import { IconPlus } from '../common/icons';
 import { type PolicyRule, type RuleInput, saveRule, usePolicyMutation } from './api';
 
-const DAY_LABEL: Record<Day, string> = { mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat', sun: 'Sun' };
 const LEVELS = ['0', '1', '2', '3', '3.5', '4', '5'];
 const PROTOCOL_DATA = PROTOCOLS.map((p) => ({ value: p, label: PROTOCOL_LABELS[p] }));
 const ZONES = (() => {
@@ -153,23 +153,7 @@ export function RuleFormModal({ opened, rule, onClose }: { opened: boolean; rule
         <Select label="Time zone of the windows" placeholder="The asset's site time zone" clearable searchable data={ZONES} value={r.timezone} onChange={(timezone) => set({ timezone })} w={260} />
       </Group>
       {windows.map((w, i) => (
-        <Group key={`${i}-${w.start}`} gap="xs" wrap="wrap" data-testid="rule-window">
-          <Chip.Group multiple value={w.days} onChange={(v) => setWindow(i, { days: DAYS.filter((d) => (v as Day[]).includes(d)) })}>
-            <Group gap={4}>
-              {DAYS.map((d) => (
-                <Chip key={d} value={d} size="xs" variant="outline">
-                  {DAY_LABEL[d]}
-                </Chip>
-              ))}
-            </Group>
-          </Chip.Group>
-          <TextInput type="time" aria-label={`Window ${i + 1} start`} value={w.start} onChange={(e) => setWindow(i, { start: e.currentTarget.value })} w={110} size="xs" />
-          <Text size="xs">to</Text>
-          <TextInput type="time" aria-label={`Window ${i + 1} end`} value={w.end} onChange={(e) => setWindow(i, { end: e.currentTarget.value })} w={110} size="xs" />
-          <ActionIcon variant="subtle" color="red" aria-label={`Remove window ${i + 1}`} onClick={() => set({ windows: windows.filter((_, j) => j !== i) })}>
-            <IconTrash size={15} />
-          </ActionIcon>
-        </Group>
+        <WeeklyWindowRow key={`${i}-${w.start}`} index={i} value={w} onChange={(patch) => setWindow(i, patch)} onRemove={() => set({ windows: windows.filter((_, j) => j !== i) })} testIds={{ row: 'rule-window' }} />
       ))}
       <Group gap="xs">
         <ActionIcon variant="light" aria-label="Add window" onClick={() => set({ windows: [...windows, { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '06:00', end: '18:00' }] })} data-testid="rule-add-window">

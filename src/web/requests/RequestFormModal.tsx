@@ -3,16 +3,16 @@ import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../api/client';
 import { useAll } from '../api/hooks';
-import { DAYS, type Day, type LoginWindow, PROTOCOL_LABELS, PROTOCOLS, type Protocol, type User } from '../api/types';
+import { type LoginWindow, PROTOCOL_LABELS, PROTOCOLS, type Protocol, type User } from '../api/types';
+import { WeeklyWindowRow } from '../common/WeeklyWindow';
 import { useIsAdmin, useMe } from '../auth/AuthProvider';
 import { fieldErrors, ProblemAlert } from '../common/errors';
 import { FormFooter, FormModal } from '../common/forms';
-import { IconAlert, IconPlus, IconTrash } from '../common/icons';
+import { IconAlert, IconPlus } from '../common/icons';
 import { whyForMe } from '../policy/api';
 import { type AccessRequest, createRequest, type RequestInput, useRequestableAssets, useRequestMutation } from './api';
 import { BROWSER_ZONE, formatInZone, formatMinutes, toZonedInput, zonedToUtc } from './zone';
 
-const DAY_LABEL: Record<Day, string> = { mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat', sun: 'Sun' };
 /** Shown next to their inputs; everything else goes into the alert. */
 const INLINE = ['/userId', '/assets', '/protocols', '/purpose', '/ticket', '/start', '/durationMinutes', '/recurrence'];
 
@@ -255,23 +255,15 @@ export function RequestFormModal({ opened, onClose, onCreated }: { opened: boole
             <TextInput type="date" label="Until (inclusive)" required value={f.until} onChange={(e) => set({ until: e.currentTarget.value })} error={errs.get('/recurrence/until')} data-testid="request-until" />
           </SimpleGrid>
           {f.windows.map((w, i) => (
-            <Group key={`${i}-${w.start}`} gap="xs" wrap="wrap" data-testid="request-window">
-              <Chip.Group multiple value={w.days} onChange={(v) => setWindow(i, { days: DAYS.filter((d) => (v as Day[]).includes(d)) })}>
-                <Group gap={4}>
-                  {DAYS.map((d) => (
-                    <Chip key={d} value={d} size="xs" variant="outline">
-                      {DAY_LABEL[d]}
-                    </Chip>
-                  ))}
-                </Group>
-              </Chip.Group>
-              <TextInput type="time" aria-label={`Window ${i + 1} from`} value={w.start} onChange={(e) => setWindow(i, { start: e.currentTarget.value })} w={110} size="xs" data-testid="request-window-start" />
-              <Text size="xs">to</Text>
-              <TextInput type="time" aria-label={`Window ${i + 1} to`} value={w.end} onChange={(e) => setWindow(i, { end: e.currentTarget.value })} w={110} size="xs" data-testid="request-window-end" />
-              <ActionIcon variant="subtle" color="red" aria-label={`Remove window ${i + 1}`} onClick={() => set({ windows: f.windows.filter((_, j) => j !== i) })}>
-                <IconTrash size={15} />
-              </ActionIcon>
-            </Group>
+            <WeeklyWindowRow
+              key={`${i}-${w.start}`}
+              index={i}
+              value={w}
+              onChange={(patch) => setWindow(i, patch)}
+              onRemove={() => set({ windows: f.windows.filter((_, j) => j !== i) })}
+              labels={['from', 'to']}
+              testIds={{ row: 'request-window', start: 'request-window-start', end: 'request-window-end' }}
+            />
           ))}
           <Group gap="xs">
             <ActionIcon variant="light" aria-label="Add window" onClick={() => set({ windows: [...f.windows, { days: ['thu'], start: '14:00', end: '18:00' }] })} data-testid="request-add-window">
