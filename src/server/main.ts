@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Broker } from './broker/broker.js';
+import { VideoExporter } from './recording/video/export.js';
 import type { Clock } from './broker/clock.js';
 import type { SessionLimits } from './broker/core.js';
 import type { Config } from './config.js';
@@ -62,7 +63,8 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
     if (interrupted) logger.warn({ sessions: interrupted }, 'sessions interrupted by the last stop were closed');
     const sshHostKey = config.sshEnabled ? loadOrCreateHostKey(config.dataDir) : undefined;
     const notify = new Notifier({ db: database.db, secrets, logger, consoleUrl: config.publicUrl, version, ...(opts.clock ? { clock: opts.clock } : {}) });
-    const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version, secrets, broker, notify, sshHostKeyFingerprint: sshHostKey?.fingerprint });
+    const exporter = new VideoExporter({ dataDir: config.dataDir, logger });
+    const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version, secrets, broker, exporter, notify, sshHostKeyFingerprint: sshHostKey?.fingerprint });
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -95,6 +97,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
         identityEvents.off('user-deactivated', onDeactivated);
         await requests.stop();
         await notify.stop();
+        exporter.stop();
         await broker.shutdown();
         await sshd?.close();
         await app.close();

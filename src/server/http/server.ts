@@ -16,6 +16,7 @@ import type { Metrics } from '../metrics.js';
 import type { TlsMaterial } from '../tls.js';
 import type { SecretBox } from '../crypto/secretbox.js';
 import type { Broker } from '../broker/broker.js';
+import type { VideoExporter } from '../recording/video/export.js';
 import { cookieName, enforce, loadSession } from './auth.js';
 import { errorHandler, problemFromDomain, sendProblem } from './problem.js';
 import { createRouter, type RouteRule } from './route.js';
@@ -47,6 +48,8 @@ export interface AppDeps {
   tls?: TlsMaterial | undefined;
   secrets: SecretBox;
   broker: Broker;
+  /** MP4 export of display recordings (background jobs, stopped with the gateway). */
+  exporter: VideoExporter;
   /** Notifications: email outbox and webhooks (notify/); pass it to routes that notify. */
   notify: Notifier;
   version: string;
@@ -146,7 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   notifyRoutes(router, routeDeps);
   tokenRoutes(router);
   vaultRoutes(router);
-  sessionRoutes(router, app, routeDeps, rules, deps.broker);
+  sessionRoutes(router, app, routeDeps, rules, deps.broker, deps.exporter);
   requestRoutes(router, app, deps);
   systemRoutes(router, app, deps);
 

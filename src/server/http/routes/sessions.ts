@@ -11,8 +11,7 @@ import { getSessionRow, listSessions, sessionCsvRow, sessionFilterSchema, toReco
 import type { LiveSession, Participant, ParticipantEvent } from '../../broker/types.js';
 import { DomainError, notFound } from '../../errors.js';
 import { loadSigningKey, verifyRecording } from '../../recording/index.js';
-import { VideoExporter } from '../../recording/video/export.js';
-import type { Logger } from 'pino';
+import type { VideoExporter } from '../../recording/video/export.js';
 import { pageQuery } from '../../validation.js';
 import { actorOf } from '../auth.js';
 import { answerList } from '../list.js';
@@ -73,7 +72,7 @@ function wsParticipant(ws: WebSocket, session: () => LiveSession | undefined, ro
   };
 }
 
-export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, rules: RouteRule[], broker: Broker) {
+export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, rules: RouteRule[], broker: Broker, exporter: VideoExporter) {
   r.route({ method: 'GET', url: '/api/v1/sessions', tag: 'sessions', summary: 'Brokered sessions, newest first (state=live for the Active Sessions page); Clients see their own', access: 'authenticated', query: sessionFilterSchema.extend(pageQuery),
     handler: ({ ctx, query, req }, reply) => {
       const me = req.auth!.session.user;
@@ -117,7 +116,6 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       return reply.type(type).header('cache-control', 'no-store').header('content-length', info.size).send(text);
     } });
 
-  const exporter = new VideoExporter({ dataDir: deps.config.dataDir, logger: app.log as unknown as Logger });
   const displayRecording = async (id: string) => {
     const row = await getSessionRow(deps.db, id);
     if (!row?.recording_path) throw notFound('recording of session', id);

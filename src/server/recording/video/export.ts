@@ -32,6 +32,8 @@ export interface VideoJob {
  */
 export class VideoExporter {
   private readonly jobs = new Map<string, VideoJob>();
+  private readonly running = new Set<ReturnType<typeof spawn>>();
+  private stopped = false;
   private readonly dir: string;
 
   constructor(private readonly o: { dataDir: string; logger: Logger; ffmpeg?: string }) {
@@ -54,6 +56,7 @@ export class VideoExporter {
 
   /** Starts an export unless one runs already; resolves the job at once (it runs in the background). */
   start(sessionId: string, recordingPath: string): VideoJob {
+    if (this.stopped) throw new Error('the gateway is stopping');
     const current = this.jobs.get(sessionId);
     if (current?.state === 'running') return current;
     const job: VideoJob = { sessionId, state: 'running', progress: 0, startedAt: new Date().toISOString() };
@@ -66,6 +69,12 @@ export class VideoExporter {
       },
     );
     return job;
+  }
+
+  /** Gateway shutdown: running exports are killed (their .part files removed by their own cleanup). */
+  stop(): void {
+    this.stopped = true;
+    for (const p of this.running) p.kill('SIGKILL');
   }
 
   private async run(job: VideoJob, recordingPath: string): Promise<number> {
@@ -135,6 +144,8 @@ export class VideoExporter {
             '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'stillimage', '-pix_fmt', 'yuv420p', '-movflags', '+faststart',
             '-f', 'mp4', '-y', part,
           ], { stdio: ['pipe', 'ignore', 'pipe'] });
+          this.running.add(ffmpeg);
+          ffmpeg.once('close', () => this.running.delete(ffmpeg!));
           ffmpeg.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
           ffmpeg.stdin!.on('error', () => {});
           exited = new Promise((resolve, reject) => {
