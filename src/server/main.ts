@@ -54,7 +54,8 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
     const tls = config.tls.enabled ? await ensureTls(config) : undefined;
     const version = packageVersion();
     const secrets = loadMasterKey(config.dataDir);
-    const broker = new Broker({ db: database.db, secrets, dataDir: config.dataDir, logger, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.limits ? { limits: opts.limits } : {}) });
+    const notify = new Notifier({ db: database.db, secrets, logger, consoleUrl: config.publicUrl, version, ...(opts.clock ? { clock: opts.clock } : {}) });
+    const broker = new Broker({ db: database.db, secrets, dataDir: config.dataDir, logger, notify, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.limits ? { limits: opts.limits } : {}) });
     const onDeactivated = (e: UserDeactivated) => {
       broker.terminateUser(e.userId, { id: null, name: e.by, ip: null }, `account ${e.username} ${e.why}`).catch((err) => logger.error({ err }, 'could not end the sessions of a deactivated user'));
     };
@@ -62,7 +63,6 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
     const interrupted = await broker.recoverInterrupted();
     if (interrupted) logger.warn({ sessions: interrupted }, 'sessions interrupted by the last stop were closed');
     const sshHostKey = config.sshEnabled ? loadOrCreateHostKey(config.dataDir) : undefined;
-    const notify = new Notifier({ db: database.db, secrets, logger, consoleUrl: config.publicUrl, version, ...(opts.clock ? { clock: opts.clock } : {}) });
     const exporter = new VideoExporter({ dataDir: config.dataDir, logger });
     const { app, rules } = await buildApp({ config, database, logger, metrics: createMetrics(), tls, version, secrets, broker, exporter, notify, sshHostKeyFingerprint: sshHostKey?.fingerprint });
     await app.listen({ host: config.host, port: config.port });

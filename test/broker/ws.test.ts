@@ -4,56 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import WebSocket from 'ws';
+import { term } from '../helpers/ws-term.js';
 import { type Lab, removeLabAccount, startLab } from '../../lab/index.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 const ACCOUNT = 'pcwstest';
 const PW = 'Ws-terminal-passphrase-4';
-
-interface Term {
-  ws: WebSocket;
-  out: string;
-  events: { type: string; [k: string]: unknown }[];
-  waitFor(re: RegExp, ms?: number): Promise<void>;
-  waitEvent(type: string, ms?: number): Promise<{ type: string; [k: string]: unknown }>;
-  closed: Promise<number>;
-}
-
-function term(url: string, cookie: string, origin?: string): Promise<Term> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: { cookie, ...(origin ? { origin } : {}) } });
-    const t: Term = {
-      ws,
-      out: '',
-      events: [],
-      async waitFor(re, ms = 8000) {
-        const t0 = Date.now();
-        while (!re.test(t.out)) {
-          if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${re}; got ${t.out.slice(-400)} / ${JSON.stringify(t.events)}`);
-          await new Promise((r) => setTimeout(r, 25));
-        }
-      },
-      async waitEvent(type, ms = 8000) {
-        const t0 = Date.now();
-        for (;;) {
-          const e = t.events.find((x) => x.type === type);
-          if (e) return e;
-          if (Date.now() - t0 > ms) throw new Error(`no ${type} event; got ${JSON.stringify(t.events)}`);
-          await new Promise((r) => setTimeout(r, 25));
-        }
-      },
-      closed: new Promise((r) => ws.on('close', (code) => r(code))),
-    };
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) t.out += data.toString();
-      else t.events.push(JSON.parse(data.toString()));
-    });
-    ws.on('open', () => resolve(t));
-    ws.on('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
-    ws.on('error', reject);
-  });
-}
 
 describe('brokered sessions over WebSocket', () => {
   let lab: Lab;

@@ -1,14 +1,14 @@
 /**
  * The broker obeys policy.decide through the real gateway: a prohibited target is refused with
  * the rule's reason (audited, flagged for the compliance report), a level-1 asset under the
- * Purdue defaults waits for an approved access request, "watch required" refuses until moderated
- * sessions exist, and a rule's shorter idle timeout ends a real (fake-Telnet) session on the
+ * Purdue defaults waits for an approved access request, "watch required" makes the session wait
+ * for a moderator without contacting the asset (and fail when none comes), and a rule's shorter idle timeout ends a real (fake-Telnet) session on the
  * injectable clock while the broker's own default is ten minutes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SessionOpenError } from '../../src/server/broker/broker.js';
-import type { Participant, ParticipantEvent } from '../../src/server/broker/types.js';
+import type { OpenRequest, Participant, ParticipantEvent } from '../../src/server/broker/types.js';
 import { ManualClock } from '../helpers/clock.js';
 import { fakeLogin, fakeServer, type FakeServer } from '../helpers/fake-telnet.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -48,7 +48,7 @@ describe('broker x policy (real gateway, fake Telnet assets)', () => {
     await srv?.close();
   });
 
-  const open = (asset: string) => t.gw.broker.open({ userId: ids.user!, assetId: ids[asset]!, protocol: 'telnet', port: srv.port, sourceIp: '127.0.0.1', via: 'browser', size: { cols: 80, rows: 24 } });
+  const open = (asset: string, extra: Partial<OpenRequest> = {}) => t.gw.broker.open({ userId: ids.user!, assetId: ids[asset]!, protocol: 'telnet', port: srv.port, sourceIp: '127.0.0.1', via: 'browser', size: { cols: 80, rows: 24 }, ...extra });
   const lastOpenFailure = async () => (await admin.get('/api/v1/audit?action=session.open&result=failure&limit=1')).json.items[0];
 
   it('refuses a prohibited target with the rule and pattern, audited with prohibited: true', async () => {
@@ -73,8 +73,18 @@ describe('broker x policy (real gateway, fake Telnet assets)', () => {
     assert.equal(ev.details.prohibited, undefined, 'not a prohibited-target attempt');
   });
 
-  it('refuses a session that must be watched while moderated sessions do not exist yet', async () => {
-    await assert.rejects(open('hmi'), /a moderator must watch the session \(watch required\) \(rule: HMI moderated\).*moderated sessions are not available yet/);
+  it('a session that must be watched waits for a moderator without contacting the asset, and fails when none comes', async () => {
+    const sockets = srv.sockets.length;
+    let waiting: { sessionId: string; waitingFor: string } | undefined;
+    const opening = open('hmi', { onWait: (w) => (waiting = w) });
+    opening.catch(() => {});
+    for (let i = 0; i < 200 && !(waiting && t.gw.broker.gates.get(waiting.sessionId)); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(waiting?.waitingFor, 'moderator');
+    assert.equal(srv.sockets.length, sockets, 'the asset is not contacted before a moderator joins');
+    clock.advance(10 * 60_000);
+    await assert.rejects(opening, /no moderator joined within 10 min/);
+    const row = await t.gw.database.db.selectFrom('remote_sessions').select(['state', 'end_reason', 'moderated']).where('id', '=', waiting!.sessionId).executeTakeFirstOrThrow();
+    assert.deepEqual(row, { state: 'failed', end_reason: 'moderator_timeout', moderated: 1 });
   });
 
   it("applies the rule's shorter idle timeout to the live session", async () => {

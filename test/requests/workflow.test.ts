@@ -5,7 +5,8 @@
  * require_approval into allow exactly inside [start, end), expiry before the start, extension,
  * cancellation, revocation, weekly windows across the spring-forward change in Europe/Berlin,
  * the ITSM webhook (good, badly signed, stale, replayed), API tokens, emails in the outbox (one
- * delivered to a real SMTP server) and an audit event for every transition.
+ * delivered to a real SMTP server), an audit event for every transition, the inbox behind 500
+ * requests the approver may not decide, the ?ticket= filter and the site time zone of /me/assets.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -297,6 +298,62 @@ for (const dialect of DIALECTS) {
       // Clients see their own requests only; a request of someone else is not found for them.
       const mine = (await as.vendor!.get('/api/v1/requests?limit=500')).json.items;
       assert.ok(mine.length > 0 && mine.every((x: { requester: { username: string } }) => x.requester.username === 'acme.jo'));
+    });
+
+    it('the inbox filters what the approver may decide before its 500-row limit', async () => {
+      const req = (await as.vendor!.post('/api/v1/requests', plcRequest({ start: inHours(240), ticket: 'CHG-2000' }))).json;
+      assert.equal(req.approverGroup.name, 'Shift leads');
+      // 510 open requests only Administrators may decide (no group), all starting earlier.
+      const at = new Date(clock.now()).toISOString();
+      const fillers = Array.from({ length: 510 }, (_, i) => ({
+        id: `filler-${String(i).padStart(4, '0')}`, requester_id: ids.vendor!, requester_name: 'acme.jo', created_by_id: ids.vendor!, created_by_name: 'acme.jo', purpose: 'filler', ticket: null,
+        protocols: '["ssh"]', start_at: inHours(100 + i / 60), end_at: inHours(101 + i / 60), recurrence: null, time_zone: 'Europe/Berlin', state: 'pending' as const, approvals_required: 1,
+        approver_group_id: null, round: 0, approved_round: null, extension_end_at: null, warned_end_at: null, announced_start_at: null, decided_at: null, decided_by_name: null,
+        decision_comment: null, version: 0, created_at: at, updated_at: at,
+      }));
+      const db = t.gw.database.db;
+      await db.insertInto('access_requests').values(fillers).execute();
+      try {
+        const inboxOf = async (c: ApiClient) => (await c.get('/api/v1/requests/inbox')).json.items as { id: string; approverGroup: { name: string } | null }[];
+        const a = await inboxOf(as.a!);
+        assert.deepEqual(a.map((x) => x.id), [req.id], 'the group member still sees the group request behind 510 others');
+        const adm = await inboxOf(admin);
+        assert.equal(adm.length, 500, 'at most 500');
+        assert.ok(adm.every((x) => x.approverGroup === null), 'the Administrator (not in the group) sees requests without a group only');
+        assert.equal((await inboxOf(as.c!)).length, 0, 'neither in the group nor an Administrator');
+        // Decided in this round: gone from that approver's inbox, still in the other's.
+        assert.equal((await as.a!.post(`/api/v1/requests/${req.id}/approve`, {})).json.state, 'pending');
+        assert.deepEqual((await inboxOf(as.a!)).map((x) => x.id), []);
+        assert.deepEqual((await inboxOf(as.b!)).map((x) => x.id), [req.id]);
+      } finally {
+        await db.deleteFrom('access_requests').where('id', 'like', 'filler-%').execute();
+      }
+    });
+
+    it('?ticket= is a case-insensitive contains match (wildcards literal)', async () => {
+      const tickets = async (q: string) => ((await admin.get(`/api/v1/requests?ticket=${encodeURIComponent(q)}&limit=500`)).json.items as { ticket: string }[]).map((x) => x.ticket).sort();
+      assert.deepEqual(await tickets('chg-10'), ['CHG-1000', 'CHG-1042']);
+      assert.deepEqual(await tickets('1042'), ['CHG-1042']);
+      assert.deepEqual(await tickets('CHG'), ['CHG-1000', 'CHG-1042', 'CHG-2000']);
+      assert.deepEqual(await tickets('inc-7'), ['INC-7', 'INC-7']);
+      assert.deepEqual(await tickets('%'), [], 'a LIKE wildcard matches literally');
+      assert.deepEqual(await tickets('CHG_1000'), [], 'so does _');
+      // Combined with the other filters.
+      assert.deepEqual(((await admin.get(`/api/v1/requests?ticket=chg&state=approved&assetId=${ids.plc}`)).json.items as { ticket: string }[]).map((x) => x.ticket), ['CHG-1000']);
+    });
+
+    it('GET /me/assets names each asset\'s site time zone', async () => {
+      const mine = (await as.vendor!.get('/api/v1/me/assets')).json;
+      assert.ok(mine.assets.length >= 4, JSON.stringify(mine));
+      for (const a of mine.assets) assert.equal(a.siteTimezone, 'Europe/Berlin', a.name);
+      const other = await admin.post('/api/v1/sites', { name: 'Plant Chicago', timezone: 'America/Chicago', maxConnections: 2 });
+      const asset = await admin.post('/api/v1/assets', { name: 'PLC-CHI', siteId: other.json.id, purdueLevel: 1, host: '10.0.9.1', accessMethods: [{ protocol: 'ssh' }] });
+      await admin.post('/api/v1/grants', { subjectType: 'user', subjectId: ids.vendor, targetType: 'asset', target: asset.json.id });
+      const again = (await as.vendor!.get('/api/v1/me/assets')).json.assets as { name: string; siteTimezone: string }[];
+      assert.equal(again.find((a) => a.name === 'PLC-CHI')?.siteTimezone, 'America/Chicago');
+      // The same report for a user (an Administrator requesting on their behalf).
+      const report = (await admin.get(`/api/v1/users/${ids.vendor}/reachable-assets`)).json.assets as { name: string; siteTimezone: string }[];
+      assert.deepEqual(report.map((a) => [a.name, a.siteTimezone]), again.map((a) => [a.name, a.siteTimezone]));
     });
   });
 }

@@ -8,6 +8,8 @@ export interface ReachableAsset {
   id: string;
   name: string;
   siteName: string;
+  /** The site's IANA time zone: access windows and login times are in it. */
+  siteTimezone: string;
   zoneName: string | null;
   purdueLevel: number;
   host: string;
@@ -51,7 +53,7 @@ export async function reachableAssets(db: Db, userId: string): Promise<{ user: {
     .selectFrom('assets')
     .innerJoin('sites', 'sites.id', 'assets.site_id')
     .leftJoin('zones', 'zones.id', 'assets.zone_id')
-    .select(['assets.id', 'assets.name', 'assets.site_id', 'assets.zone_id', 'assets.purdue_level', 'assets.host', 'assets.access_methods', 'assets.safety_critical', 'sites.name as site_name', 'zones.name as zone_name'])
+    .select(['assets.id', 'assets.name', 'assets.site_id', 'assets.zone_id', 'assets.purdue_level', 'assets.host', 'assets.access_methods', 'assets.safety_critical', 'sites.name as site_name', 'sites.timezone as site_timezone', 'zones.name as zone_name'])
     .where('assets.state', '=', 'active')
     .where(assetReachableBy(userId))
     .orderBy('assets.name')
@@ -70,6 +72,7 @@ export async function reachableAssets(db: Db, userId: string): Promise<{ user: {
       id: r.id,
       name: r.name,
       siteName: r.site_name,
+      siteTimezone: r.site_timezone,
       zoneName: r.zone_name,
       purdueLevel: r.purdue_level,
       host: r.host,

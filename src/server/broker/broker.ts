@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { type Actor, audit } from '../audit/log.js';
 import type { SecretBox } from '../crypto/secretbox.js';
-import type { Db } from '../db/index.js';
+import type { Db, Executor } from '../db/index.js';
 import type { RemoteSessionsTable } from '../db/schema.js';
 import { inTx } from '../db/tx.js';
 import type { Selectable } from 'kysely';
@@ -28,6 +28,8 @@ import type { EndRequest, SessionCore, SessionLimits } from './core.js';
 import { DisplaySession } from './display.js';
 import { TerminalSession } from './terminal.js';
 import { Screen } from './screen.js';
+import { GateFailed, type GateActor, type GateSpec, SessionGates } from './gates.js';
+import { administratorEmails, type Notifier } from '../notify/notifier.js';
 import type { LiveSession, OpenRequest } from './types.js';
 
 export interface BrokerOptions {
@@ -39,6 +41,10 @@ export interface BrokerOptions {
   limits?: Partial<SessionLimits>;
   protocols?: Partial<Record<'ssh' | 'telnet', TerminalProtocol>>;
   displays?: Partial<Record<'vnc' | 'rdp', DisplayProtocol>>;
+  /** Emails and webhooks for gates and break-glass; without it nothing is announced. */
+  notify?: Notifier;
+  /** How long a session waits for an approver or a moderator (default 10 min). */
+  gateWaitMs?: number;
 }
 
 /** What open() learned before contacting the asset. */
@@ -52,6 +58,10 @@ interface Prepared {
   account: { id: string; name: string };
   /** What policy.decide attached to the allow (shorter limits, clipboard, ...). */
   constraints: Constraints;
+  /** Gates the session passes before the asset is contacted, in order. */
+  gates: GateSpec[];
+  /** Opened by break-glass (the user's reason). */
+  breakGlass: string | null;
 }
 
 const clampInt = (v: number, lo: number, hi: number) => (Number.isFinite(v) ? Math.min(hi, Math.max(lo, Math.round(v))) : lo);
@@ -67,7 +77,13 @@ export class SessionOpenError extends DomainError {
   ) {
     super(failure === 'denied' ? 'forbidden' : 'unprocessable', message);
   }
+  /** Denied, but the user may break glass (emergency access with a reason). */
+  breakGlassAvailable = false;
 }
+
+/** Break-glass reasons: written sentences, not a click. */
+const BREAK_GLASS_MIN = 10;
+const BREAK_GLASS_MAX = 1000;
 
 /**
  * The broker: every brokered session is opened, watched and ended here. It asks policy.decide,
@@ -88,10 +104,15 @@ export class Broker {
   private readonly recordings: string;
   private readonly node = `${hostname()}:${process.pid}`;
   private signer: SigningKey | undefined;
+  /** Sessions waiting for an approver or a moderator. */
+  readonly gates: SessionGates;
+  /** Sessions between their gates and their first byte: a moderator who let one in waits here for it. */
+  private readonly opening = new Map<string, Promise<LiveSession>>();
 
   constructor(private readonly o: BrokerOptions) {
     this.clock = o.clock ?? realClock;
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
+    this.gates = new SessionGates({ db: o.db, clock: this.clock, logger: o.logger, waitMs: o.gateWaitMs ?? this.limits.gateWaitMs ?? 10 * 60_000, notify: o.notify });
     this.protocols = { ssh: sshProtocol, telnet: telnetProtocol, ...o.protocols };
     this.displays = { vnc: vncProtocol, rdp: rdpProtocol(o.dataDir), ...o.displays };
     this.recordings = resolve(o.dataDir, 'recordings');
@@ -110,10 +131,73 @@ export class Broker {
     return [...this.live.values()];
   }
 
-  /** Opens a brokered session; resolves once the asset accepted the vaulted credential. */
+  /**
+   * Opens a brokered session; resolves once the asset accepted the vaulted credential. A session
+   * the policy gates (live approval, moderator) first waits, pending, until it is let through.
+   */
   async open(req: OpenRequest): Promise<LiveSession> {
-    const p = await this.prepare(req);
-    return req.protocol === 'vnc' || req.protocol === 'rdp' ? this.openDisplay(p, req, req.protocol) : this.openTerminal(p, req, req.protocol);
+    let p = await this.prepare(req);
+    let settle!: { resolve: (s: LiveSession) => void; reject: (e: unknown) => void };
+    const opening = new Promise<LiveSession>((resolve, reject) => (settle = { resolve, reject }));
+    opening.catch(() => {});
+    this.opening.set(p.id, opening);
+    try {
+      if (p.gates.length) {
+        for (const gate of p.gates) await this.passGate(p, req, gate);
+        p = await this.recheck(p, req);
+      }
+      const s = await (req.protocol === 'vnc' || req.protocol === 'rdp' ? this.openDisplay(p, req, req.protocol) : this.openTerminal(p, req, req.protocol));
+      settle.resolve(s);
+      return s;
+    } catch (err) {
+      settle.reject(err);
+      throw err;
+    } finally {
+      this.opening.delete(p.id);
+    }
+  }
+
+  /** Waits at one gate; a failed wait ends the pending session with the reason the user reads. */
+  private async passGate(p: Prepared, req: OpenRequest, gate: GateSpec): Promise<void> {
+    const message =
+      gate.kind === 'approval'
+        ? `waiting for approval: ${gate.count === 1 ? 'an approver' : `${gate.count} approvers`}${gate.group ? ` from group ${gate.group.name}` : ''} must approve this session`
+        : 'waiting for a moderator: this session starts when a moderator joins to watch it';
+    req.onWait?.({ sessionId: p.id, waitingFor: gate.kind, message });
+    try {
+      await this.gates.wait({ sessionId: p.id, userId: p.user.id, username: p.user.username, assetId: p.asset.id, assetName: p.asset.name, protocol: req.protocol, port: req.port, sourceIp: req.sourceIp, siteTimezone: p.site.timezone }, gate, req.signal);
+    } catch (err) {
+      if (!(err instanceof GateFailed)) throw err;
+      await this.finish(p.id, p.actor, { state: err.reason === 'cancelled' ? 'ended' : 'failed', reason: err.reason, message: err.message, ...(err.by ? { terminatedBy: err.by } : {}) }, null);
+      throw new SessionOpenError(p.id, err.message, err.reason);
+    }
+  }
+
+  /** After waiting: the policy is asked again (a window may have closed meanwhile). */
+  private async recheck(p: Prepared, req: OpenRequest): Promise<Prepared> {
+    const decision = await this.decideFor(p.user, p.asset, p.site, p.method, req);
+    if (decision.outcome !== 'allow') {
+      const message = `access denied: ${decision.reasons.join('; ')}`;
+      await this.finish(p.id, p.actor, { state: 'failed', reason: 'denied', message }, null);
+      throw new SessionOpenError(p.id, message, 'denied');
+    }
+    return { ...p, constraints: decision.constraints };
+  }
+
+  private decideFor(user: Selectable<UsersTable>, asset: Asset, site: Selectable<SitesTable>, method: Prepared['method'], req: OpenRequest) {
+    const onSite = [...this.siteOf.values()].filter((siteId) => siteId === site.id).length;
+    return decide(this.o.db, { user, asset, method, at: new Date(this.clock.now()), activeSessionsOnSite: onSite, siteMaxConnections: site.max_connections, siteTimezone: site.timezone, breakGlass: req.breakGlass !== undefined });
+  }
+
+  /**
+   * A moderator joins a session that waits for one (watch required): it opens, and resolves once
+   * connected; the moderator then attaches as a watcher with `moderator: true`.
+   */
+  async moderate(id: string, who: GateActor): Promise<LiveSession> {
+    const opening = this.opening.get(id);
+    await this.gates.admitModerator(id, who);
+    if (!opening) throw new DomainError('conflict', 'the session is no longer opening');
+    return opening;
   }
 
   /**
@@ -128,16 +212,26 @@ export class Broker {
     const asset = await getAsset(db, req.assetId);
     const site = await db.selectFrom('sites').selectAll().where('id', '=', asset.siteId).executeTakeFirstOrThrow();
     const method = asset.accessMethods.find((m) => m.protocol === req.protocol && m.port === req.port) ?? { protocol: req.protocol, port: req.port, options: {} };
-    const onSite = [...this.siteOf.values()].filter((siteId) => siteId === site.id).length;
-    const decision = await decide(db, { user, asset, method, at: new Date(this.clock.now()), activeSessionsOnSite: onSite, siteMaxConnections: site.max_connections, siteTimezone: site.timezone });
-    // Without an approved access request (docs/requests.md) approvals refuse; moderated sessions do
-    // not exist yet, so "watch required" refuses too (fail closed).
-    if (decision.outcome === 'require_approval') decision.reasons.push('an approved access request is needed');
-    else if (decision.outcome === 'allow' && decision.constraints.watchRequired) decision.reasons.push('a moderator must watch this session, and moderated sessions are not available yet');
-    if (decision.outcome !== 'allow' || decision.constraints.watchRequired) {
-      await audit(db, actor, { action: 'session.open', target: { type: 'asset', id: asset.id, name: asset.name }, result: 'failure', details: { protocol: req.protocol, port: req.port, outcome: decision.outcome, reasons: decision.reasons, ...(decision.prohibited ? { prohibited: true } : {}) } });
-      throw new SessionOpenError(undefined, `access denied: ${decision.reasons.join('; ')}`, 'denied');
+    const reason = req.breakGlass?.reason.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trim();
+    if (req.breakGlass && (!reason || reason.length < BREAK_GLASS_MIN || reason.length > BREAK_GLASS_MAX)) {
+      throw new SessionOpenError(undefined, `break-glass needs a written reason of ${BREAK_GLASS_MIN} to ${BREAK_GLASS_MAX} characters`, 'bad_request');
     }
+    const decision = await this.decideFor(user, asset, site, method, req);
+    // Approvals an access request must give (docs/requests.md) refuse here; live approvals and
+    // moderators are gates the session waits at (gates.ts).
+    if (decision.outcome === 'require_approval') decision.reasons.push('an approved access request is needed');
+    if (decision.outcome !== 'allow') {
+      await audit(db, actor, { action: 'session.open', target: { type: 'asset', id: asset.id, name: asset.name }, result: 'failure', details: { protocol: req.protocol, port: req.port, outcome: decision.outcome, reasons: decision.reasons, ...(decision.prohibited ? { prohibited: true } : {}), ...(req.breakGlass ? { breakGlass: true } : {}) } });
+      const err = new SessionOpenError(undefined, `access denied: ${decision.reasons.join('; ')}`, 'denied');
+      err.breakGlassAvailable = decision.breakGlass.available;
+      throw err;
+    }
+    const c = decision.constraints;
+    const gates: GateSpec[] = [
+      ...(c.sessionApproval ? [{ kind: 'approval' as const, count: c.sessionApproval.count, ...(c.sessionApproval.group ? { group: c.sessionApproval.group } : {}) }] : []),
+      ...(c.watchRequired ? [{ kind: 'moderator' as const }] : []),
+    ];
+    const breakGlass = decision.breakGlass.used ? reason! : null;
     const accounts = await db.selectFrom('asset_accounts').select(['id', 'name']).where('asset_id', '=', asset.id).orderBy('name').execute();
     const account = req.accountId ? accounts.find((a) => a.id === req.accountId) : accounts.length === 1 ? accounts[0] : accounts.find((a) => a.name === 'default');
     if (!account) {
@@ -150,12 +244,28 @@ export class Broker {
       account_id: account.id, protocol: req.protocol, port: req.port, via: req.via, command: req.command ?? null, source_ip: req.sourceIp,
       state: 'pending', end_reason: null, end_message: null, terminated_by: null, node: this.node, created_at: nowIso(), started_at: null, ended_at: null,
       bytes_in: 0, bytes_out: 0, recording_path: null, recording_sha256: null, typed_text: null, shown_text: null,
+      waiting_for: null, moderated: c.watchRequired ? 1 : 0, break_glass_reason: breakGlass, review_state: breakGlass ? 'pending' : null, reviewed_by: null, reviewed_at: null, review_note: null,
+      access_request_id: decision.approvedRequestId ?? null,
     };
     await inTx(db, async (tx) => {
       await tx.insertInto('remote_sessions').values(row).execute();
-      await audit(tx, actor, { action: 'session.open', target: { type: 'asset', id: asset.id, name: asset.name }, details: { session: id, protocol: req.protocol, port: req.port, account: account.name, via: req.via, ...(req.command ? { command: req.command } : {}) } });
+      await audit(tx, actor, { action: 'session.open', target: { type: 'asset', id: asset.id, name: asset.name }, details: { session: id, protocol: req.protocol, port: req.port, account: account.name, via: req.via, ...(req.command ? { command: req.command } : {}), ...(gates.length ? { gates: gates.map((g) => g.kind) } : {}), ...(breakGlass ? { breakGlass: true } : {}), ...(decision.approvedRequestId ? { accessRequest: decision.approvedRequestId } : {}) } });
+      if (breakGlass) await this.announceBreakGlass(tx, { id, user, asset, site, req, reason: breakGlass, actor });
     });
-    return { id, user, actor, asset, site, method, account, constraints: decision.constraints };
+    return { id, user, actor, asset, site, method, account, constraints: c, gates, breakGlass };
+  }
+
+  /**
+   * Break-glass: its own audit event, an email to every administrator at once and a webhook, in
+   * the transaction that creates the session (nothing is opened unannounced).
+   */
+  private async announceBreakGlass(tx: Executor, b: { id: string; user: Selectable<UsersTable>; asset: Asset; site: Selectable<SitesTable>; req: OpenRequest; reason: string; actor: Actor }): Promise<void> {
+    await audit(tx, b.actor, { action: 'session.break_glass', target: { type: 'session', id: b.id, name: b.id.slice(0, 8) }, details: { user: b.user.username, asset: b.asset.name, protocol: b.req.protocol, port: b.req.port, reason: b.reason } });
+    const notify = this.o.notify;
+    if (!notify) return;
+    const at = new Date(this.clock.now()).toISOString();
+    await notify.email('break_glass', await administratorEmails(tx), { sessionId: b.id, user: { username: b.user.username, displayName: b.user.display_name || undefined }, asset: b.asset.name, protocol: `${b.req.protocol}:${b.req.port}`, reason: b.reason, at, sourceIp: b.req.sourceIp, timeZone: b.site.timezone }, { ex: tx });
+    await notify.emit('break_glass.used', { sessionId: b.id, user: b.user.username, asset: b.asset.name, protocol: b.req.protocol, port: b.req.port, reason: b.reason, at }, { ex: tx });
   }
 
   /** The broker's limits, shortened where the policy asks for less (never lengthened). */
@@ -186,7 +296,7 @@ export class Broker {
   }
 
   private meta(p: Prepared, protocol: OpenRequest['protocol']) {
-    return { id: p.id, userId: p.user.id, username: p.user.username, assetId: p.asset.id, assetName: p.asset.name, protocol };
+    return { id: p.id, userId: p.user.id, username: p.user.username, assetId: p.asset.id, assetName: p.asset.name, protocol, moderated: p.gates.some((g) => g.kind === 'moderator'), breakGlass: p.breakGlass !== null };
   }
 
   /**
@@ -376,6 +486,7 @@ export class Broker {
 
   /** Ends every live session (gateway shutdown). */
   async shutdown(): Promise<void> {
+    this.gates.closeAll('the gateway is shutting down');
     await Promise.all([...this.live.values()].map((s) => s.end({ state: 'ended', reason: 'gateway_shutdown', message: 'the gateway is shutting down' })));
     // Sessions that were already ending: their recording is sealed and their row written first.
     await Promise.all([...this.unsettled].map((s) => s.done));

@@ -10,6 +10,10 @@ export interface SessionLimits {
   maxDurationMs: number;
   /** The user is warned this long before either cut. */
   warnBeforeMs: number;
+  /** A moderated session ends after this long paused without a moderator (default 10 min). */
+  moderatorAbsentMs?: number;
+  /** A session waits this long at a gate (approver, moderator) before it fails (default 10 min). */
+  gateWaitMs?: number;
 }
 
 export interface EndRequest {
@@ -36,7 +40,7 @@ export interface Attached {
   blocked: boolean;
 }
 
-export type SessionMeta = Omit<LiveSessionView, 'state' | 'watchers' | 'startedAt' | 'cols' | 'rows' | 'kind'>;
+export type SessionMeta = Omit<LiveSessionView, 'state' | 'watchers' | 'startedAt' | 'cols' | 'rows' | 'kind' | 'paused'>;
 
 /**
  * What every live brokered session shares, whatever it carries (terminal bytes or a display):
@@ -69,6 +73,9 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
    */
   protected flowing = false;
   private cancelOwnerWait: (() => void) | undefined;
+  /** Moderated sessions: paused while no moderator watches (see pauseChanged). */
+  private wasPaused: boolean;
+  private cancelAbsent: (() => void) | undefined;
 
   constructor(
     private readonly meta: SessionMeta,
@@ -80,9 +87,11 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
     super();
     this.done = new Promise((r) => (this.resolveDone = r));
     this.startedAt = new Date(clock.now()).toISOString();
+    this.wasPaused = meta.moderated;
     this.cancelOwnerWait = clock.setTimer(OWNER_WAIT_MS, () => this.startFlowing());
     rec.on('fault', (err: Error) => this.end({ state: 'failed', reason: 'recording_failed', message: `the recording could not be written (${err.message}): the session was ended` }));
-    this.armIdle();
+    if (meta.moderated) this.armAbsent();
+    else this.armIdle();
     this.cancelMaxWarn = clock.setTimer(Math.max(0, limits.maxDurationMs - limits.warnBeforeMs), () =>
       this.warn(`this session reaches its maximum duration in ${Math.round(limits.warnBeforeMs / 1000)} seconds`, limits.warnBeforeMs),
     );
@@ -102,6 +111,8 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
   protected abstract joined(a: Attached, late: boolean): void;
   /** Someone left. */
   protected left(_a: Attached): void {}
+  /** Stops the asset's output now (a moderated session paused); maybeResume() starts it again. */
+  protected holdAsset(): void {}
   /** Closes the asset connection now (idempotent). */
   protected abstract closeAsset(message: string): void;
   /** A line for the participants' own screens ("[Portcullis] ..."), or nothing (displays). */
@@ -118,7 +129,48 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
 
   view(): LiveSessionView {
     const size = this.currentSize();
-    return { ...this.meta, kind: this.kind, state: this.state, startedAt: this.startedAt, cols: size.cols, rows: size.rows, watchers: this.watchers() };
+    return { ...this.meta, kind: this.kind, state: this.state, startedAt: this.startedAt, cols: size.cols, rows: size.rows, watchers: this.watchers(), paused: this.paused };
+  }
+
+  /** A moderated session with no moderator watching: the owner's input is dropped, the asset's output waits. */
+  get paused(): boolean {
+    return this.meta.moderated && this.state === 'active' && ![...this.attached].some((a) => a.p.moderator === true);
+  }
+
+  /** The owner's input may reach the asset (not paused, still active). */
+  protected accepting(): boolean {
+    return this.state === 'active' && !this.paused;
+  }
+
+  /** Called after every attach and detach: a moderated session pauses or resumes. */
+  private pauseChanged(who: string): void {
+    const paused = this.paused;
+    if (paused === this.wasPaused || this.state !== 'active') return;
+    this.wasPaused = paused;
+    const message = paused
+      ? `paused: the moderator ${who} left. The session continues when a moderator watches again`
+      : `moderator ${who} is watching: the session ${this.flowing ? 'continues' : 'starts'}`;
+    const line = this.notice('warning', message);
+    if (line) this.owner?.p.output(line);
+    this.rec.marker(message);
+    this.broadcast({ type: 'paused', paused, message });
+    if (paused) {
+      this.cancelIdle?.();
+      this.cancelIdleWarn?.();
+      this.holdAsset();
+      this.armAbsent();
+    } else {
+      this.cancelAbsent?.();
+      this.cancelAbsent = undefined;
+      this.armIdle();
+      this.maybeResume();
+    }
+  }
+
+  private armAbsent(): void {
+    this.cancelAbsent?.();
+    const ms = this.limits.moderatorAbsentMs ?? 10 * 60_000;
+    this.cancelAbsent = this.clock.setTimer(ms, () => this.end({ state: 'ended', reason: 'moderator_absent', message: `no moderator watched for ${Math.round(ms / 60_000)} min` }));
   }
 
   private watchers() {
@@ -135,7 +187,7 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
 
   /** True while someone whose pace the asset must follow (the owner, the disk) is full. */
   protected held(): boolean {
-    return this.state !== 'active' || !this.flowing || this.rec.pressure || (this.owner?.blocked ?? false);
+    return this.state !== 'active' || !this.flowing || this.paused || this.rec.pressure || (this.owner?.blocked ?? false);
   }
 
   private startFlowing(): void {
@@ -167,20 +219,23 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
     if (p.role === 'owner') this.startFlowing();
     if (p.role === 'watcher') this.rec.marker(`${p.name} started watching`);
     p.event({ type: 'state', state: this.state });
+    if (this.paused) p.event({ type: 'paused', paused: true, message: 'paused: a moderator must watch this session. It starts when one joins' });
     this.broadcast({ type: 'watchers', watchers: this.watchers() });
+    this.pauseChanged(p.name);
     return () => {
       if (!this.attached.delete(a)) return;
       if (this.owner === a) this.owner = undefined;
       this.left(a);
       if (p.role === 'watcher') this.rec.marker(`${p.name} stopped watching`);
       this.broadcast({ type: 'watchers', watchers: this.watchers() });
+      this.pauseChanged(p.name);
       this.maybeResume();
     };
   }
 
   /** The owner did something: the idle clock starts again. */
   protected touched(): void {
-    this.armIdle();
+    if (!this.paused) this.armIdle();
   }
 
   private armIdle(): void {
@@ -212,7 +267,7 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
     this.ending = (async () => {
       this.state = req.state;
       this.endedBy = req;
-      for (const c of [this.cancelIdle, this.cancelIdleWarn, this.cancelMax, this.cancelMaxWarn, this.cancelOwnerWait]) c?.();
+      for (const c of [this.cancelIdle, this.cancelIdleWarn, this.cancelMax, this.cancelMaxWarn, this.cancelOwnerWait, this.cancelAbsent]) c?.();
       this.closeAsset(req.message);
       const line = this.notice('ended', req.message);
       if (line) for (const a of this.attached) a.p.output(line);

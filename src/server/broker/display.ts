@@ -149,6 +149,7 @@ export class DisplaySession extends SessionCore {
     const int = (s: string | undefined) => (s !== undefined && /^-?\d{1,9}$/.test(s) ? Number(s) : Number.NaN);
     switch (opcode) {
       case 'key': {
+        if (!this.accepting()) return;
         const keysym = int(args[0]);
         if (!Number.isInteger(keysym) || keysym < 0 || keysym > 0xffffffff) return;
         this.queueKey(keysym, args[1] === '1');
@@ -157,6 +158,7 @@ export class DisplaySession extends SessionCore {
         return;
       }
       case 'mouse': {
+        if (!this.accepting()) return;
         const [x, y, mask] = [int(args[0]), int(args[1]), int(args[2])];
         if (![x, y, mask].every(Number.isInteger)) return;
         rfb.pointer(Math.max(0, Math.min(x, this.stream.width - 1)), Math.max(0, Math.min(y, this.stream.height - 1)), mask & 0x1f);
@@ -172,7 +174,7 @@ export class DisplaySession extends SessionCore {
         return;
       }
       case 'clipboard': {
-        if (!this.clipboard.toAsset || args[1] !== 'text/plain' || this.clipIn.size >= 4) return;
+        if (!this.accepting() || !this.clipboard.toAsset || args[1] !== 'text/plain' || this.clipIn.size >= 4) return;
         this.clipIn.set(args[0] ?? '', []);
         return;
       }

@@ -61,6 +61,10 @@ export class TerminalSession extends SessionCore {
     if (a.p.role === 'watcher') void this.screen.snapshot().then((s) => a.p.output(Buffer.from(s, 'utf8')));
   }
 
+  protected override holdAsset(): void {
+    this.conn.stream.pause();
+  }
+
   protected closeAsset(message: string): void {
     this.conn.close(message);
     this.conn.stream.resume();
@@ -75,7 +79,8 @@ export class TerminalSession extends SessionCore {
   }
 
   input(data: Buffer): void {
-    if (this.state !== 'active' || data.length === 0) return;
+    // Paused (a moderated session nobody moderates): keystrokes are dropped, not queued.
+    if (!this.accepting() || data.length === 0) return;
     this.bytesIn += data.length;
     this.recorder.input(data);
     this.conn.stream.write(data);

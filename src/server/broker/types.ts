@@ -29,6 +29,12 @@ export interface OpenRequest {
   screen?: { width: number; height: number };
   /** SSH exec: with a pseudo-terminal (default true; `ssh gw cmd` without -t passes false). */
   pty?: boolean;
+  /** Break-glass: emergency access bypassing approvals and moderation, with the user's written reason. */
+  breakGlass?: { reason: string };
+  /** The session waits at a gate (a live approval, a moderator): tell the user. */
+  onWait?: (w: { sessionId: string; waitingFor: 'approval' | 'moderator'; message: string }) => void;
+  /** The user left while waiting (browser closed, SSH client gone): give up. */
+  signal?: AbortSignal;
 }
 
 /** Messages a participant receives besides terminal bytes. */
@@ -38,11 +44,15 @@ export type ParticipantEvent =
   | { type: 'warning'; message: string; secondsLeft: number }
   /** To watchers: the owner's terminal changed size (a watcher shows it at the owner's size). */
   | { type: 'resize'; cols: number; rows: number }
+  /** A moderated session paused (no moderator watches: input and output stop) or resumed. */
+  | { type: 'paused'; paused: boolean; message: string }
   | { type: 'ended'; state: SessionState; reason: string; message: string };
 
 export interface Participant {
   /** 'owner' types; 'watcher' only reads (over the shoulder). */
   role: 'owner' | 'watcher';
+  /** A watcher who moderates (a moderated session runs only while one watches). */
+  moderator?: boolean;
   /** Shown to the others ("alice", "admin (watching)"). */
   name: string;
   userId: string;
@@ -66,6 +76,12 @@ export interface LiveSessionView {
   cols: number;
   rows: number;
   watchers: { name: string; since: string }[];
+  /** Runs only while a moderator watches (watch required). */
+  moderated: boolean;
+  /** Moderated and no moderator watching right now: input and output wait. */
+  paused: boolean;
+  /** Opened by break-glass (flagged for review). */
+  breakGlass: boolean;
 }
 
 export interface LiveSession extends EventEmitter {

@@ -8,6 +8,8 @@ import * as m0005 from './migrations/0005_user_ssh_keys.js';
 import * as m0006 from './migrations/0006_policy.js';
 import * as m0007 from './migrations/0007_notify.js';
 import * as m0008 from './migrations/0008_requests.js';
+import * as m0009 from './migrations/0009_request_window_start.js';
+import * as m0010 from './migrations/0010_session_gates.js';
 
 /** The one migration set, in order. Add new files here; never edit a released migration. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -19,6 +21,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006_policy': m0006,
   '0007_notify': m0007,
   '0008_requests': m0008,
+  '0009_request_window_start': m0009,
+  '0010_session_gates': m0010,
 };
 
 /** Name of the newest migration (what a fully migrated database is at). */

@@ -291,6 +291,30 @@ export interface RemoteSessionsTable {
   recording_sha256: string | null;
   typed_text: string | null;
   shown_text: string | null;
+  /** While pending at a gate: 'approval' (live approval) or 'moderator' (watch required). */
+  waiting_for: 'approval' | 'moderator' | null;
+  /** The session ran only while a moderator watched. */
+  moderated: Bool;
+  /** Opened by break-glass: the user's written reason. */
+  break_glass_reason: string | null;
+  /** Break-glass sessions: 'pending' until signed off in the review queue, then 'reviewed'. */
+  review_state: 'pending' | 'reviewed' | null;
+  reviewed_by: string | null;
+  reviewed_at: string | null;
+  review_note: string | null;
+  /** The approved access request that allowed the session (when approvals were needed). */
+  access_request_id: string | null;
+}
+
+/** A live approval or rejection of a pending session (manual session approval). */
+export interface SessionApprovalsTable {
+  id: string;
+  session_id: string;
+  approver_id: string | null;
+  approver_name: string;
+  decision: 'approve' | 'reject';
+  comment: string | null;
+  created_at: string;
 }
 
 export interface AssetHostKeysTable {
@@ -346,6 +370,11 @@ export interface PolicyRulesTable {
   clipboard_to_asset: Bool;
   clipboard_from_asset: Bool;
   watch_required: Bool;
+  /** Live approvals each session needs (0 = none), from this group (null = Administrators). */
+  session_approvals_required: number;
+  session_approver_group_id: string | null;
+  /** The rule's users may open its targets by break-glass (bypassing approvals and moderation). */
+  break_glass: Bool;
   created_at: string;
   updated_at: string;
   created_by: string | null;
@@ -442,6 +471,8 @@ export interface AccessRequestsTable {
   extension_end_at: string | null;
   /** The window end whose T-5 warning was sent. */
   warned_end_at: string | null;
+  /** The window (or occurrence) start whose window_starting email was sent (migration 0009). */
+  announced_start_at: string | null;
   decided_at: string | null;
   decided_by_name: string | null;
   decision_comment: string | null;
@@ -492,6 +523,7 @@ export interface DB {
   group_managers: GroupManagersTable;
   asset_accounts: AssetAccountsTable;
   remote_sessions: RemoteSessionsTable;
+  session_approvals: SessionApprovalsTable;
   asset_host_keys: AssetHostKeysTable;
   user_ssh_keys: UserSshKeysTable;
   email_outbox: EmailOutboxTable;

@@ -62,6 +62,10 @@ export interface SessionPendingData extends Common {
   protocol: string;
   requestedAt: string;
   sourceIp?: string | null | undefined;
+  /** What the session waits for (default approval): a live approval, or a moderator to watch it. */
+  waitingFor?: 'approval' | 'moderator' | undefined;
+  /** Live approvals it needs (2 = dual authorization). */
+  approvalsNeeded?: number | undefined;
 }
 
 export interface BreakGlassData extends Common {
@@ -250,9 +254,12 @@ const RENDER: { [K in EmailTemplate]: (d: EmailTemplates[K], o: RenderOptions) =
   session_pending: (d, o) =>
     compose(
       {
-        subject: `Session waiting for approval: ${oneLine(who(d.user), 60)} to ${oneLine(d.asset, 60)}`,
-        title: 'Session waiting for your approval',
-        intro: `${who(d.user)} is waiting to connect. The session starts only when an administrator approves it.`,
+        subject: d.waitingFor === 'moderator' ? `Session waiting for a moderator: ${oneLine(who(d.user), 60)} to ${oneLine(d.asset, 60)}` : `Session waiting for approval: ${oneLine(who(d.user), 60)} to ${oneLine(d.asset, 60)}`,
+        title: d.waitingFor === 'moderator' ? 'Session waiting for a moderator' : 'Session waiting for your approval',
+        intro:
+          d.waitingFor === 'moderator'
+            ? `${who(d.user)} is waiting to connect. A moderator must watch this session: it starts when one joins from the dashboard and pauses whenever no moderator watches.`
+            : `${who(d.user)} is waiting to connect. The session starts only when ${d.approvalsNeeded && d.approvalsNeeded > 1 ? `${d.approvalsNeeded} approvers approve it` : 'an approver approves it'}.`,
         rows: [
           ['User', who(d.user)],
           ['Asset', d.asset],
@@ -260,7 +267,7 @@ const RENDER: { [K in EmailTemplate]: (d: EmailTemplates[K], o: RenderOptions) =
           ['Requested', formatTime(d.requestedAt, d.timeZone)],
           ...(d.sourceIp ? [['From address', d.sourceIp] as [string, string]] : []),
         ],
-        action: { label: 'Approve or reject on the dashboard', path: d.link ?? '/' },
+        action: { label: d.waitingFor === 'moderator' ? 'Join as moderator on the dashboard' : 'Approve or reject on the dashboard', path: d.link ?? '/' },
       },
       o,
     ),

@@ -24,6 +24,7 @@ export const WEBHOOK_EVENTS = [
   'request.revoked',
   'request.cancelled',
   'request.extended',
+  'request.window_started',
   'session.pending',
   'session.approved',
   'session.rejected',

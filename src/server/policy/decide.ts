@@ -37,6 +37,11 @@ export interface Constraints {
   watchRequired: boolean;
   /** What an access request needs; self-approval never counts. */
   approvals?: { count: number; group?: { id: string; name: string }; noSelfApproval: true };
+  /**
+   * Each session waits for this many live approvals (manual session approval: an approver says
+   * yes on the dashboard while the user waits); self-approval never counts.
+   */
+  sessionApproval?: { count: number; group?: { id: string; name: string } };
   /** Requests must be made this long before their start (for the request workflow). */
   advanceNoticeHours?: number;
   /**
@@ -64,6 +69,12 @@ export interface Decision {
   prohibited: boolean;
   /** The approved access request that made this an allow. */
   approvedRequestId?: string;
+  /**
+   * Break-glass: `available` when a rule lets this user bypass the approvals and moderation this
+   * access needs (shown to the user as an emergency path); `used` when the caller asked for it and
+   * this allow bypasses them (the broker flags the session for review and alerts every admin).
+   */
+  breakGlass: { available: boolean; used: boolean };
 }
 
 export interface DecideInput {
@@ -81,6 +92,8 @@ export interface DecideInput {
    * registered source (approvals.ts); null = none, do not ask.
    */
   approvedRequest?: ApprovedRequest | null;
+  /** The user asks for break-glass (emergency access with a written reason). */
+  breakGlass?: boolean;
 }
 
 const fmtInstant = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
@@ -91,6 +104,8 @@ interface Folded {
   idle?: { v: number; from: string };
   advance?: { v: number; from: string };
   approvals?: { count: number; groupId: string | null; from: string };
+  session?: { count: number; groupId: string | null; from: string };
+  breakGlass?: string;
   watch: string[];
   clipboard: { toAsset: boolean; fromAsset: boolean };
   fileTransfer: { inbound: boolean; outbound: boolean };
@@ -138,12 +153,40 @@ function foldLimits(f: Folded, from: string, c: { maxSessionMinutes: number | nu
   if (c.idleTimeoutMinutes !== null && (!f.idle || c.idleTimeoutMinutes < f.idle.v)) f.idle = { v: c.idleTimeoutMinutes, from };
 }
 
-function foldApprovals(f: Folded, from: string, count: number, groupId: string | null): void {
+function foldApprovals(f: Folded, from: string, count: number, groupId: string | null, kind: 'approvals' | 'session' = 'approvals'): void {
   // The most approvers wins; on a tie, the first source that names a group keeps it.
-  if (count > 0 && (!f.approvals || count > f.approvals.count || (count === f.approvals.count && !f.approvals.groupId && groupId))) f.approvals = { count, groupId, from };
+  const cur = f[kind];
+  if (count > 0 && (!cur || count > cur.count || (count === cur.count && !cur.groupId && groupId))) f[kind] = { count, groupId, from };
+}
+
+async function groupLabel(ex: Executor, groupId: string | null | undefined): Promise<{ id: string; name: string } | undefined> {
+  if (!groupId) return undefined;
+  const g = await ex.selectFrom('groups').select(['id', 'name']).where('id', '=', groupId).executeTakeFirst();
+  return { id: groupId, name: g?.name ?? '(deleted group)' };
 }
 
 export async function decide(ex: Executor, input: DecideInput): Promise<Decision> {
+  const full = await decideGates(ex, input);
+  const { breakGlassFrom, ...d } = full;
+  const gated = d.outcome === 'require_approval' || (d.outcome === 'allow' && (d.constraints.watchRequired || d.constraints.sessionApproval !== undefined));
+  d.breakGlass.available &&= gated;
+  if (!d.breakGlass.available) d.reasons = d.reasons.filter((r) => !r.startsWith('break-glass allowed'));
+  if (!input.breakGlass || d.outcome === 'deny') return d;
+  // Break-glass asked for: it bypasses approvals and moderation, nothing else.
+  if (!gated) return { ...d, outcome: 'deny', reasons: [`break-glass is only for access that needs approval or a moderator: connect normally`] };
+  if (!d.breakGlass.available) return { ...d, outcome: 'deny', reasons: [`break-glass is not allowed for you on ${input.asset.name}: ask an administrator for a rule that allows it`, ...d.reasons] };
+  const { approvals: _a, sessionApproval: _s, ...rest } = d.constraints;
+  const constraints: Constraints = { ...rest, watchRequired: false };
+  return {
+    ...d,
+    outcome: 'allow',
+    constraints,
+    reasons: [`break-glass: approvals and moderation bypassed ${breakGlassFrom}; every administrator is notified and the session must be reviewed afterwards`, ...d.reasons],
+    breakGlass: { available: true, used: true },
+  };
+}
+
+async function decideGates(ex: Executor, input: DecideInput): Promise<Decision & { breakGlassFrom?: string }> {
   const { user, asset, method, at } = input;
   const reasons: string[] = [];
   if (user.status !== 'active') reasons.push(`your account is ${user.status}`);
@@ -219,6 +262,8 @@ export async function decide(ex: Executor, input: DecideInput): Promise<Decision
     foldLimits(f, src, rule);
     if (rule.advanceNoticeHours !== null && (!f.advance || rule.advanceNoticeHours > f.advance.v)) f.advance = { v: rule.advanceNoticeHours, from: src };
     foldApprovals(f, src, rule.approvals.required, rule.approvals.groupId);
+    foldApprovals(f, src, rule.sessionApproval.required, rule.sessionApproval.groupId, 'session');
+    if (rule.breakGlass) f.breakGlass ??= src;
     if (rule.watchRequired) f.watch.push(src);
     f.clipboard = { toAsset: f.clipboard.toAsset && rule.clipboard.toAsset, fromAsset: f.clipboard.fromAsset && rule.clipboard.fromAsset };
     f.fileTransfer = { inbound: f.fileTransfer.inbound && rule.fileTransfer.inbound, outbound: f.fileTransfer.outbound && rule.fileTransfer.outbound };
@@ -233,11 +278,8 @@ export async function decide(ex: Executor, input: DecideInput): Promise<Decision
     if (level.watchRequired) f.watch.push(src);
   }
 
-  let approvalGroup: { id: string; name: string } | undefined;
-  if (f.approvals?.groupId) {
-    const g = await ex.selectFrom('groups').select(['id', 'name']).where('id', '=', f.approvals.groupId).executeTakeFirst();
-    approvalGroup = { id: f.approvals.groupId, name: g?.name ?? '(deleted group)' };
-  }
+  const approvalGroup = await groupLabel(ex, f.approvals?.groupId);
+  const sessionGroup = await groupLabel(ex, f.session?.groupId);
   const constraints: Constraints = {
     ...(f.maxSession ? { maxSessionMinutes: f.maxSession.v } : {}),
     ...(f.idle ? { idleTimeoutMinutes: f.idle.v } : {}),
@@ -245,14 +287,19 @@ export async function decide(ex: Executor, input: DecideInput): Promise<Decision
     fileTransfer: f.fileTransfer,
     watchRequired: f.watch.length > 0,
     ...(f.approvals ? { approvals: { count: f.approvals.count, ...(approvalGroup ? { group: approvalGroup } : {}), noSelfApproval: true as const } } : {}),
+    ...(f.session ? { sessionApproval: { count: f.session.count, ...(sessionGroup ? { group: sessionGroup } : {}) } } : {}),
     ...(f.advance ? { advanceNoticeHours: f.advance.v } : {}),
   };
-  const base = { constraints, rules: matched, prohibited };
+  const base = { constraints, rules: matched, prohibited, breakGlass: { available: f.breakGlass !== undefined, used: false }, ...(f.breakGlass ? { breakGlassFrom: f.breakGlass } : {}) };
   if (reasons.length) return { outcome: 'deny', reasons, ...base };
 
   const notes = [
     ...applied.map((n) => `rule ${n} applies`),
     ...(f.watch.length ? [`a moderator must watch the session (watch required) ${f.watch[0]}`] : []),
+    ...(f.session
+      ? [`each session waits for ${plural(f.session.count, 'live approval')}${sessionGroup ? ` from group ${sessionGroup.name}` : ' from an administrator'}, never by the user ${f.session.from}`]
+      : []),
+    ...(f.breakGlass ? [`break-glass allowed ${f.breakGlass}`] : []),
   ];
   // Access exists only inside the windows: the session may last until they close.
   const close = windowsClose(windowSets, at);

@@ -86,6 +86,11 @@ const approvalsSchema = z.strictObject({
   /** Always on; accepted (as true) so a rule read from the API can be sent back unchanged. */
   noSelfApproval: z.literal(true, 'self-approval is never allowed: noSelfApproval is always true').optional(),
 });
+/** Live approval of each session (manual session approval): who approves, how many. */
+const sessionApprovalSchema = z.strictObject({
+  required: approvalsCount.default(0),
+  groupId: id.nullable().default(null),
+});
 const permission = z.strictObject({ inbound: z.boolean().default(true), outbound: z.boolean().default(true) });
 const clipboard = z.strictObject({ toAsset: z.boolean().default(true), fromAsset: z.boolean().default(true) });
 
@@ -113,6 +118,8 @@ const fields = {
   fileTransfer: permission.prefault({}),
   clipboard: clipboard.prefault({}),
   watchRequired: z.boolean().default(false),
+  sessionApproval: sessionApprovalSchema.prefault({}),
+  breakGlass: z.boolean().default(false),
 };
 
 /** Checks between fields, on a whole rule (after an update is merged too). */
@@ -121,6 +128,7 @@ function crossCheck(r: RuleSpec): FieldError[] {
   if (r.validFrom && r.validUntil && r.validFrom >= r.validUntil) e.push({ path: '/validUntil', message: 'validUntil must be after validFrom' });
   if (r.timezone && !r.windows) e.push({ path: '/timezone', message: 'timezone is the time zone of the windows: give windows, or leave it null' });
   if (r.approvals.groupId && r.approvals.required === 0) e.push({ path: '/approvals/groupId', message: 'an approver group needs approvals.required of 1 or more' });
+  if (r.sessionApproval.groupId && r.sessionApproval.required === 0) e.push({ path: '/sessionApproval/groupId', message: 'an approver group needs sessionApproval.required of 1 or more' });
   const both = r.allowedProtocols.filter((p) => r.blockedProtocols.includes(p));
   if (both.length) e.push({ path: '/blockedProtocols', message: `${both.join(', ')} cannot be both allowed and blocked` });
   if (r.effect === 'deny') {
@@ -132,6 +140,8 @@ function crossCheck(r: RuleSpec): FieldError[] {
       r.idleTimeoutMinutes !== null && 'idleTimeoutMinutes',
       r.advanceNoticeHours !== null && 'advanceNoticeHours',
       r.watchRequired && 'watchRequired',
+      r.sessionApproval.required && 'sessionApproval',
+      r.breakGlass && 'breakGlass',
       (!r.fileTransfer.inbound || !r.fileTransfer.outbound) && 'fileTransfer',
       (!r.clipboard.toAsset || !r.clipboard.fromAsset) && 'clipboard',
     ].filter((x): x is string => typeof x === 'string');
@@ -166,6 +176,8 @@ export const ruleUpdateSchema = z.strictObject({
   fileTransfer: permission.optional(),
   clipboard: clipboard.optional(),
   watchRequired: z.boolean().optional(),
+  sessionApproval: sessionApprovalSchema.optional(),
+  breakGlass: z.boolean().optional(),
 });
 export const ruleFilterSchema = z.strictObject({
   name: z.string().max(128).optional(),
@@ -195,6 +207,10 @@ export interface RuleSpec {
   fileTransfer: { inbound: boolean; outbound: boolean };
   clipboard: { toAsset: boolean; fromAsset: boolean };
   watchRequired: boolean;
+  /** Each session waits for this many live approvals (0 = none) from the group (null: Administrators). */
+  sessionApproval: { required: number; groupId: string | null };
+  /** The rule's users may open its targets by break-glass: approvals and moderation bypassed, reviewed after. */
+  breakGlass: boolean;
 }
 
 export interface PolicyRule extends RuleSpec {
@@ -230,6 +246,8 @@ export function specFromRow(r: PolicyRulesTable): RuleSpec & { id: string } {
     fileTransfer: { inbound: toBool(r.file_inbound), outbound: toBool(r.file_outbound) },
     clipboard: { toAsset: toBool(r.clipboard_to_asset), fromAsset: toBool(r.clipboard_from_asset) },
     watchRequired: toBool(r.watch_required),
+    sessionApproval: { required: r.session_approvals_required, groupId: r.session_approver_group_id },
+    breakGlass: toBool(r.break_glass),
   };
 }
 
@@ -259,6 +277,9 @@ function rowValues(s: RuleSpec): Omit<PolicyRulesTable, 'id' | 'created_at' | 'u
     clipboard_to_asset: fromBool(s.clipboard.toAsset),
     clipboard_from_asset: fromBool(s.clipboard.fromAsset),
     watch_required: fromBool(s.watchRequired),
+    session_approvals_required: s.sessionApproval.required,
+    session_approver_group_id: s.sessionApproval.groupId,
+    break_glass: fromBool(s.breakGlass),
   };
 }
 
@@ -267,7 +288,7 @@ async function labelsFor(ex: Executor, specs: RuleSpec[]): Promise<Map<string, s
   const names = new Map<string, string>();
   const collect = (pick: (s: RuleSpec) => (string | null)[]) => [...new Set(specs.flatMap(pick).filter((x): x is string => !!x))];
   const users = collect((s) => s.subjects.users);
-  const groups = collect((s) => [...s.subjects.groups, s.approvals.groupId]);
+  const groups = collect((s) => [...s.subjects.groups, s.approvals.groupId, s.sessionApproval.groupId]);
   const assets = collect((s) => s.targets.assets);
   const sites = collect((s) => s.targets.sites);
   const zones = collect((s) => s.targets.zones);
@@ -288,7 +309,7 @@ async function toRules(ex: Executor, rows: PolicyRulesTable[]): Promise<PolicyRu
   return rows.map((r, i) => {
     const s = specs[i]!;
     const labels: Record<string, string> = {};
-    for (const key of [...s.subjects.users, ...s.subjects.groups, ...s.targets.assets, ...s.targets.sites, ...s.targets.zones, ...(s.approvals.groupId ? [s.approvals.groupId] : [])]) {
+    for (const key of [...s.subjects.users, ...s.subjects.groups, ...s.targets.assets, ...s.targets.sites, ...s.targets.zones, ...(s.approvals.groupId ? [s.approvals.groupId] : []), ...(s.sessionApproval.groupId ? [s.sessionApproval.groupId] : [])]) {
       labels[key] = names.get(key) ?? '(deleted)';
     }
     return { ...s, approvals: { required: s.approvals.required, groupId: s.approvals.groupId, noSelfApproval: true }, labels, createdAt: r.created_at, updatedAt: r.updated_at };
@@ -315,6 +336,8 @@ export const ruleCsvRow = (r: PolicyRule) => {
     max_session_minutes: r.maxSessionMinutes ?? '',
     idle_timeout_minutes: r.idleTimeoutMinutes ?? '',
     watch_required: r.watchRequired ? 'yes' : 'no',
+    session_approvals: r.sessionApproval.required,
+    break_glass: r.breakGlass ? 'yes' : 'no',
     valid_from: r.validFrom ?? '',
     valid_until: r.validUntil ?? '',
   };
@@ -362,6 +385,9 @@ async function checkReferences(ex: Executor, s: RuleSpec): Promise<void> {
   }
   if (s.approvals.groupId && !(await ex.selectFrom('groups').select('id').where('id', '=', s.approvals.groupId).executeTakeFirst())) {
     errors.push({ path: '/approvals/groupId', message: `group "${s.approvals.groupId}" does not exist` });
+  }
+  if (s.sessionApproval.groupId && !(await ex.selectFrom('groups').select('id').where('id', '=', s.sessionApproval.groupId).executeTakeFirst())) {
+    errors.push({ path: '/sessionApproval/groupId', message: `group "${s.sessionApproval.groupId}" does not exist` });
   }
   if (errors.length) throw invalid(errors.map((e) => e.message).join('; '), errors);
 }

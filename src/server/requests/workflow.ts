@@ -5,6 +5,7 @@ import type { LiveSession } from '../broker/types.js';
 import type { Db, Executor, Tx } from '../db/index.js';
 import type { UsersTable } from '../db/schema.js';
 import { type Page, type PageRequest, paginate } from '../db/paging.js';
+import { containsText } from '../db/text.js';
 import { inTx } from '../db/tx.js';
 import { DomainError, type FieldError, invalid, notFound } from '../errors.js';
 import { type Asset, getAsset, type Protocol } from '../inventory/assets.js';
@@ -49,7 +50,7 @@ export interface RequestWorkflowOptions {
   sessions: SessionControl;
   clock: Clock;
   logger: Logger;
-  /** How often the sweeper looks for expiries and window ends (default 30 s). */
+  /** How often the sweeper looks for expiries, window starts and window ends (default 30 s). */
   pollMs?: number;
 }
 
@@ -156,7 +157,8 @@ export class RequestWorkflow {
     if (who.role === 'Client') q = q.where('requester_id', '=', who.id);
     if (f.state) q = q.where('state', '=', f.state);
     if (f.userId) q = q.where('requester_id', '=', f.userId);
-    if (f.ticket) q = q.where('ticket', '=', f.ticket);
+    // Case-insensitive "contains", like the other text filters (CHG-10 finds CHG-1042).
+    if (f.ticket) q = q.where(containsText('access_requests.ticket', f.ticket));
     if (f.from) q = q.where('end_at', '>', f.from);
     if (f.to) q = q.where('start_at', '<', f.to);
     if (f.assetId || f.siteId) {
@@ -172,23 +174,37 @@ export class RequestWorkflow {
     return { items: await this.toViews(this.db, res.items), nextCursor: res.nextCursor };
   }
 
-  /** The approvals inbox: open rounds this user may decide and has not decided yet. */
+  /**
+   * The approvals inbox: open rounds this user may decide and has not decided yet (at most 500,
+   * soonest first). Who may decide is filtered in SQL before the limit (the group's members; for
+   * requests without a group, the Administrators), the same rule as mayApprove().
+   */
   async inbox(who: Who): Promise<AccessRequest[]> {
     const rows = await this.db
       .selectFrom('access_requests')
       .selectAll()
       .where((eb) => eb.or([eb('state', '=', 'pending'), eb.and([eb('state', '=', 'approved'), eb('extension_end_at', 'is not', null)])]))
       .where('requester_id', '!=', who.id)
+      .where((eb) => {
+        const myGroups = eb('approver_group_id', 'in', eb.selectFrom('group_members').select('group_id').where('user_id', '=', who.id));
+        return who.role === 'Administrator' ? eb.or([eb('approver_group_id', 'is', null), myGroups]) : myGroups;
+      })
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('access_request_approvals')
+              .select('access_request_approvals.id')
+              .whereRef('access_request_approvals.request_id', '=', 'access_requests.id')
+              .whereRef('access_request_approvals.round', '=', 'access_requests.round')
+              .where('access_request_approvals.approver_id', '=', who.id),
+          ),
+        ),
+      )
       .orderBy('start_at')
+      .orderBy('id')
       .limit(500)
       .execute();
-    const mine: RequestRow[] = [];
-    for (const r of rows) {
-      if (!(await this.mayApprove(this.db, who, r))) continue;
-      const done = await this.db.selectFrom('access_request_approvals').select('id').where('request_id', '=', r.id).where('round', '=', r.round).where('approver_id', '=', who.id).executeTakeFirst();
-      if (!done) mine.push(r);
-    }
-    return this.toViews(this.db, mine);
+    return this.toViews(this.db, rows);
   }
 
   private async mayApprove(ex: Executor, who: Who, r: Pick<RequestRow, 'approver_group_id'>): Promise<boolean> {
@@ -326,7 +342,7 @@ export class RequestWorkflow {
         .values({
           id, requester_id: user.id, requester_name: user.username, created_by_id: who.id, created_by_name: actor.name, purpose: input.purpose, ticket: input.ticket ?? null,
           protocols: JSON.stringify(input.protocols), start_at: startAt.toISOString(), end_at: seriesEnd.toISOString(), recurrence: input.recurrence ? JSON.stringify(input.recurrence.windows) : null,
-          time_zone: timeZone, state: 'pending', approvals_required: required, approver_group_id: groupId, round: 0, approved_round: null, extension_end_at: null, warned_end_at: null,
+          time_zone: timeZone, state: 'pending', approvals_required: required, approver_group_id: groupId, round: 0, approved_round: null, extension_end_at: null, warned_end_at: null, announced_start_at: null,
           decided_at: null, decided_by_name: null, decision_comment: null, version: 0, created_at: at, updated_at: at,
         })
         .execute();
@@ -586,7 +602,7 @@ export class RequestWorkflow {
 
   // ---- the sweeper ------------------------------------------------------------------------------------
 
-  /** Starts the background sweeper (expiry, T-5 warnings) on the gateway's clock. */
+  /** Starts the background sweeper (expiry, window starts, T-5 warnings) on the gateway's clock. */
   start(): void {
     if (this.stopped || this.cancelTimer) return;
     this.schedule(0);
@@ -616,11 +632,12 @@ export class RequestWorkflow {
     while (this.running) await this.running.catch(() => undefined);
   }
 
-  /** One pass: expire undecided requests and extensions, warn windows ending within 5 minutes. */
+  /** One pass: expire undecided requests and extensions, announce windows that opened, warn windows ending within 5 minutes. */
   sweep(): Promise<void> {
     if (this.running) return this.running.then(() => this.sweep());
     const run = (async () => {
       await this.expireDue();
+      await this.announceStarting();
       await this.warnEnding();
     })();
     this.running = run;
@@ -655,6 +672,45 @@ export class RequestWorkflow {
           details: extension ? { extension: true, requestedEnd: row.extension_end_at, requester: row.requester_name } : { requester: row.requester_name, start: row.start_at, approvals: view.approvals.filter((a) => a.decision === 'approve').length, required: row.approvals_required },
         });
         await this.notify.emit('request.expired', { ...this.payload(view), ...(extension ? { extension: true } : {}) }, { ex: tx });
+      });
+    }
+  }
+
+  /**
+   * window_starting to the requester (and the request.window_started webhook) once per window, or
+   * per occurrence of a recurring series: for every approved request whose window is open now and
+   * whose start is not yet the announced one. The claim is a conditional UPDATE of
+   * announced_start_at in the transaction that queues the email, so of two gateways sweeping the
+   * same database only one announces. A window first seen open late (the gateway was down at its
+   * start, or was just upgraded) is announced then, as open now; a closed one never. A pending
+   * request expires at its start, so approval never comes after a (first) window opened.
+   */
+  private async announceStarting(): Promise<void> {
+    const now = this.now();
+    const iso = now.toISOString();
+    const rows = await this.db.selectFrom('access_requests').selectAll().where('state', '=', 'approved').where('start_at', '<=', iso).where('end_at', '>', iso).execute();
+    for (const r of rows) {
+      const w = windowAt(r, now);
+      if (!w) continue;
+      const start = w.start.toISOString();
+      if (r.announced_start_at === start) continue;
+      await inTx(this.db, async (tx) => {
+        const u = await tx
+          .updateTable('access_requests')
+          .set({ announced_start_at: start })
+          .where('id', '=', r.id)
+          .where('state', '=', 'approved')
+          .where((eb) => eb.or([eb('announced_start_at', 'is', null), eb('announced_start_at', '!=', start)]))
+          .executeTakeFirst();
+        if (Number(u.numUpdatedRows) === 0) return;
+        const row = await tx.selectFrom('access_requests').selectAll().where('id', '=', r.id).executeTakeFirstOrThrow();
+        const view = (await this.toViews(tx, [row]))[0]!;
+        const requester = await tx.selectFrom('users').select(['email', 'status']).where('id', '=', r.requester_id).executeTakeFirst();
+        const end = w.end.toISOString();
+        await this.notify.email('window_starting', requester?.status === 'active' && requester.email ? [requester.email] : [], {
+          requestId: r.id, assets: view.assets.map((a) => a.name), start, end, timeZone: r.time_zone, link: '/access',
+        }, { ex: tx });
+        await this.notify.emit('request.window_started', { ...this.payload(view), window: { start, end } }, { ex: tx });
       });
     }
   }

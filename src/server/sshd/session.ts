@@ -132,8 +132,15 @@ export function serveSession(deps: SessionDeps, who: Principal, session: Session
     const tty = pty !== undefined;
     if (tty) ch.write(`Connecting to ${printable(choice.assetName)} (${choice.protocol}:${choice.port})...\r\n`);
     let s: LiveSession;
+    // The client leaves while the session waits for an approver or a moderator: give up.
+    const left = new AbortController();
+    ch.once('close', () => left.abort());
     try {
       s = await deps.broker.open({
+        onWait: (w) => {
+          if (ch.writable) (tty ? ch : ch.stderr).write(`[Portcullis] ${w.message} (session ${w.sessionId.slice(0, 8)})...${tty ? '\r\n' : '\n'}`);
+        },
+        signal: left.signal,
         userId: who.user.id,
         assetId: choice.assetId,
         protocol: choice.protocol,
@@ -147,6 +154,7 @@ export function serveSession(deps: SessionDeps, who: Principal, session: Session
         pty: pty !== undefined,
       });
     } catch (err) {
+      if (err instanceof SessionOpenError && err.breakGlassAvailable) return refuse(ch, `${err.message}. In an emergency, break-glass access is available in the web console`);
       if (err instanceof SessionOpenError || err instanceof DomainError) return refuse(ch, err.message);
       throw err;
     }

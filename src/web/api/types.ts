@@ -196,8 +196,12 @@ export type Watcher = LiveSessionView['watchers'][number];
 /** A text frame of the terminal / watch WebSocket. */
 export type SessionSocketMessage =
   | ParticipantEvent
-  | { type: 'opened'; session: LiveSessionView }
-  | { type: 'ended'; state: SessionState; reason: string; message: string; sessionId?: string }
+  | { type: 'opened'; session: LiveSessionView; moderator?: boolean }
+  | { type: 'ended'; state: SessionState; reason: string; message: string; sessionId?: string; breakGlassAvailable?: boolean }
+  /** The session waits at a gate: a live approval, or a moderator (watch required). */
+  | { type: 'waiting'; sessionId: string; waitingFor: 'approval' | 'moderator'; message: string }
+  /** Break-glass: the gateway asks for the reason. */
+  | { type: 'break_glass'; message: string }
   | { type: 'error'; message: string };
 
 /** Protocols the browser opens today: terminals (SSH, Telnet) and displays (VNC, RDP); TCP tunnels are "coming soon". */

@@ -8,6 +8,7 @@ import { MyAssets } from './MyAssets';
 import { IconAlert, IconCheck, IconFactory, IconServer, IconShield, IconUpload, IconUsers } from '../common/icons';
 import { useInboxCount } from '../requests/api';
 import { PageHeader } from '../common/ui';
+import { ReviewQueuePanel, WaitingSessionsPanel } from '../sessions/gates';
 
 interface StatProps {
   label: string;
@@ -52,7 +53,15 @@ function Stat({ label, hint, to, icon: Icon, color, count, testId }: StatProps) 
 }
 
 export function DashboardPage() {
-  return useIsStaff() ? <StaffDashboard /> : <MyAssets />;
+  // Approver groups may include Clients: sessions waiting for them show above their assets.
+  return useIsStaff() ? (
+    <StaffDashboard />
+  ) : (
+    <>
+      <WaitingSessionsPanel />
+      <MyAssets />
+    </>
+  );
 }
 
 function StaffDashboard() {
@@ -99,6 +108,9 @@ function StaffDashboard() {
           <Stat label="Pending approvals" hint="Access requests waiting for your decision" to="/requests/inbox" icon={IconCheck} color="orange" count={approvals} testId="stat-approvals" />
         )}
       </SimpleGrid>
+
+      <WaitingSessionsPanel />
+      {admin && <ReviewQueuePanel />}
 
       {(noSites || pendingImports) && (
         <Alert mt="lg" color={noSites ? 'blue' : 'yellow'} variant="light" icon={<IconAlert />} title={noSites ? 'Getting started' : 'Imported assets need review'}>

@@ -8,6 +8,7 @@ export function ConstraintsList({ c }: { c: Constraints }) {
   const rows: [string, string][] = [
     ['Approvals', c.approvals ? `${c.approvals.count}${c.approvals.count === 2 ? ' (dual authorization)' : ''}${c.approvals.group ? ` from ${c.approvals.group.name}` : ''}, never self-approval` : 'none'],
     ['Moderator', c.watchRequired ? 'must watch the session' : 'not required'],
+    ['Live approval', c.sessionApproval ? `${c.sessionApproval.count} per session${c.sessionApproval.group ? ` from ${c.sessionApproval.group.name}` : ' from an administrator'}` : 'none'],
     ['Max. session', c.maxSessionMinutes ? `${c.maxSessionMinutes} min` : 'gateway default'],
     ['Idle timeout', c.idleTimeoutMinutes ? `${c.idleTimeoutMinutes} min` : 'gateway default'],
     ['Clipboard', `to asset ${yesNo(c.clipboard.toAsset)}, from asset ${yesNo(c.clipboard.fromAsset)}`],

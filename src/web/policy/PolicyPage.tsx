@@ -42,6 +42,8 @@ function conditions(r: PolicyRule): string {
   if (r.maxSessionMinutes) c.push(`max ${r.maxSessionMinutes} min`);
   if (r.idleTimeoutMinutes) c.push(`idle ${r.idleTimeoutMinutes} min`);
   if (r.watchRequired) c.push('moderator');
+  if (r.sessionApproval.required) c.push(`${r.sessionApproval.required} live approval${r.sessionApproval.required > 1 ? 's' : ''}${r.sessionApproval.groupId ? ` (${r.labels[r.sessionApproval.groupId] ?? 'group'})` : ''}`);
+  if (r.breakGlass) c.push('break-glass');
   if (!r.clipboard.toAsset || !r.clipboard.fromAsset) c.push('clipboard restricted');
   if (!r.fileTransfer.inbound || !r.fileTransfer.outbound) c.push('file transfer restricted');
   if (r.validFrom || r.validUntil) c.push('validity');

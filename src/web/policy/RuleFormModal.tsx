@@ -25,6 +25,7 @@ const EMPTY: RuleInput = {
   allowedProtocols: [], blockedProtocols: [], windows: null, timezone: null, validFrom: null, validUntil: null,
   approvals: { required: 0, groupId: null }, maxSessionMinutes: null, idleTimeoutMinutes: null, advanceNoticeHours: null,
   fileTransfer: { inbound: true, outbound: true }, clipboard: { toAsset: true, fromAsset: true }, watchRequired: false,
+  sessionApproval: { required: 0, groupId: null }, breakGlass: false,
 };
 
 /** ISO -> the value of a datetime-local input (the browser's time), and back. */
@@ -83,7 +84,7 @@ export function RuleFormModal({ opened, rule, onClose }: { opened: boolean; rule
     if (nameProblem) return;
     // A deny rule carries no conditions: send the neutral values.
     const body: RuleInput = deny
-      ? { ...r, allowedProtocols: [], blockedProtocols: [], approvals: { required: 0, groupId: null }, maxSessionMinutes: null, idleTimeoutMinutes: null, advanceNoticeHours: null, watchRequired: false, fileTransfer: { inbound: true, outbound: true }, clipboard: { toAsset: true, fromAsset: true } }
+      ? { ...r, allowedProtocols: [], blockedProtocols: [], approvals: { required: 0, groupId: null }, maxSessionMinutes: null, idleTimeoutMinutes: null, advanceNoticeHours: null, watchRequired: false, sessionApproval: { required: 0, groupId: null }, breakGlass: false, fileTransfer: { inbound: true, outbound: true }, clipboard: { toAsset: true, fromAsset: true } }
       : r;
     save.mutate({ id: rule?.id ?? null, body: { ...body, name: body.name.trim(), windows: body.windows?.length ? body.windows : null, timezone: body.windows?.length ? body.timezone : null } }, { onSuccess: onClose });
   };
@@ -175,7 +176,24 @@ export function RuleFormModal({ opened, rule, onClose }: { opened: boolean; rule
             <NumberInput label="Max. session (minutes)" placeholder="Gateway default" min={1} max={1440} value={r.maxSessionMinutes ?? ''} onChange={(v) => set({ maxSessionMinutes: num(v) })} data-testid="rule-max-session" />
             <NumberInput label="Idle timeout (minutes)" placeholder="Gateway default" min={1} max={1440} value={r.idleTimeoutMinutes ?? ''} onChange={(v) => set({ idleTimeoutMinutes: num(v) })} data-testid="rule-idle" />
             <NumberInput label="Advance notice for requests (hours)" placeholder="None" min={1} max={720} value={r.advanceNoticeHours ?? ''} onChange={(v) => set({ advanceNoticeHours: num(v) })} />
-            <Switch mt="lg" label="A moderator must watch" checked={r.watchRequired} onChange={(e) => set({ watchRequired: e.currentTarget.checked })} />
+            <Switch mt="lg" label="A moderator must watch (the session pauses without one)" checked={r.watchRequired} onChange={(e) => set({ watchRequired: e.currentTarget.checked })} data-testid="rule-watch-required" />
+            <NumberInput
+              label="Live approvals per session"
+              description="Each connection waits on the dashboard until approved; never by the user"
+              min={0}
+              max={10}
+              value={r.sessionApproval.required}
+              onChange={(v) => set({ sessionApproval: { required: Number(v) || 0, groupId: Number(v) ? r.sessionApproval.groupId : null } })}
+              data-testid="rule-session-approvals"
+            />
+            <Select label="Live approver group" placeholder="Any administrator" clearable searchable disabled={!r.sessionApproval.required} data={opts.allGroups} value={r.sessionApproval.groupId} onChange={(groupId) => set({ sessionApproval: { ...r.sessionApproval, groupId } })} />
+            <Switch
+              mt="lg"
+              label="Break-glass allowed (emergency access bypassing approvals, with a reason; all admins alerted, reviewed after)"
+              checked={r.breakGlass}
+              onChange={(e) => set({ breakGlass: e.currentTarget.checked })}
+              data-testid="rule-break-glass"
+            />
           </SimpleGrid>
           <Group gap="lg">
             <Checkbox label="Clipboard to the asset" checked={r.clipboard.toAsset} onChange={(e) => set({ clipboard: { ...r.clipboard, toAsset: e.currentTarget.checked } })} />

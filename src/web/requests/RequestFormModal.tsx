@@ -1,5 +1,4 @@
 import { ActionIcon, Alert, Chip, Divider, Group, List, MultiSelect, NumberInput, SegmentedControl, Select, SimpleGrid, Text, Textarea, TextInput } from '@mantine/core';
-import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../api/client';
 import { useAll } from '../api/hooks';
@@ -9,7 +8,6 @@ import { useIsAdmin, useMe } from '../auth/AuthProvider';
 import { fieldErrors, ProblemAlert } from '../common/errors';
 import { FormFooter, FormModal } from '../common/forms';
 import { IconAlert, IconPlus } from '../common/icons';
-import { whyForMe } from '../policy/api';
 import { type AccessRequest, createRequest, type RequestInput, useRequestableAssets, useRequestMutation } from './api';
 import { BROWSER_ZONE, formatInZone, formatMinutes, toZonedInput, zonedToUtc } from './zone';
 
@@ -97,17 +95,12 @@ export function RequestFormModal({ opened, onClose, onCreated }: { opened: boole
     });
   }, [offered]);
 
-  // The site's time zone (the first asset's): the window is entered and shown in it.
+  // The site's time zone (the first asset's, as GET /me/assets or /users/:id/reachable-assets
+  // name it): the window is entered and shown in it, and the server defaults to the same zone.
   const first = f.assets[0];
-  const zone = useQuery({
-    queryKey: ['policy', 'why-zone', first],
-    queryFn: () => whyForMe(first!),
-    select: (d) => d.timezone,
-    enabled: opened && !!first,
-    staleTime: 300_000,
-  });
-  const tz = zone.data ?? BROWSER_ZONE;
-  const tzKnown = !!zone.data;
+  const siteZone = first ? byId.get(first)?.siteTimezone : undefined;
+  const tz = siteZone ?? BROWSER_ZONE;
+  const tzKnown = !!siteZone;
 
   const startAt = zonedToUtc(f.start, tz);
   const minutes = typeof f.duration === 'number' ? f.duration : Number(f.duration);

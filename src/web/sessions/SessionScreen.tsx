@@ -1,4 +1,4 @@
-import { Alert, Badge, Box, Button, Group, Paper, Stack, Text, ThemeIcon, Title, Tooltip } from '@mantine/core';
+import { Alert, Badge, Box, Button, Group, Loader, Paper, Stack, Text, Textarea, ThemeIcon, Title, Tooltip } from '@mantine/core';
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { PROTOCOL_LABELS, SESSION_STATE_COLOR, type LiveSessionView, type SessionKind, type SessionSocketMessage, type SessionState, type Watcher } from '../api/types';
@@ -73,6 +73,17 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
   const [endedAt, setEndedAt] = useState<number | null>(null);
   const [now, setNow] = useState(() => Date.now());
   const [terminating, setTerminating] = useState(false);
+  /** Pending at a gate: what the session waits for. */
+  const [waiting, setWaiting] = useState<{ waitingFor: 'approval' | 'moderator'; message: string; sessionId: string } | null>(null);
+  /** A moderated session without a moderator: why it is paused. */
+  const [paused, setPaused] = useState<string | null>(null);
+  /** This watcher moderates (the session runs only while a moderator watches). */
+  const [moderating, setModerating] = useState(false);
+  /** Break-glass: the reason the next attempt sends (the form on the end screen sets it). */
+  const [breakGlass, setBreakGlass] = useState<string | null>(null);
+  const [bgOpen, setBgOpen] = useState(false);
+  const [bgDraft, setBgDraft] = useState('');
+  const [bgAvailable, setBgAvailable] = useState(false);
 
   const key = mode.kind === 'owner' ? `${mode.assetId}|${mode.protocol}|${mode.port}|${mode.accountId ?? ''}` : mode.sessionId;
 
@@ -86,6 +97,11 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
     setWarning(null);
     setEnd(null);
     setEndedAt(null);
+    setWaiting(null);
+    setPaused(null);
+    setBgAvailable(false);
+    setBgOpen(false);
+    const reason = mode.kind === 'owner' ? breakGlass : null;
 
     let ws: WebSocket | null = null;
     let opened = false;
@@ -109,6 +125,8 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
       setEnd(e);
       setEndedAt(Date.now());
       setWarning(null);
+      setWaiting(null);
+      setPaused(null);
       // A watcher who leaves does not end the session.
       if (!(watching && e.reason === 'user_closed')) setState(e.state === 'lost' ? 'interrupted' : e.state);
       media?.ended();
@@ -123,6 +141,7 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
               protocol: mode.protocol,
               port: String(mode.port),
               ...(mode.accountId ? { accountId: mode.accountId } : {}),
+              ...(reason ? { breakGlass: 'true' } : {}),
               ...media!.sizeParams(),
             }).toString()}`
           : `/sessions/${encodeURIComponent(mode.sessionId)}/watch`;
@@ -144,8 +163,20 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
           case 'state':
             if (!ended) setState(msg.state);
             break;
+          case 'waiting':
+            setWaiting({ waitingFor: msg.waitingFor, message: msg.message, sessionId: msg.sessionId });
+            break;
+          case 'break_glass':
+            // The reason goes in a message, never in the URL.
+            if (reason) ws?.send(JSON.stringify({ type: 'break_glass', reason }));
+            break;
+          case 'paused':
+            setPaused(msg.paused ? msg.message : null);
+            break;
           case 'opened':
             opened = true;
+            setWaiting(null);
+            setModerating(msg.moderator === true);
             media ??= createMedia(msg.session.kind);
             media.opened(msg.session);
             setSession(msg.session);
@@ -162,6 +193,7 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
             setWarning({ message: msg.message, seconds: msg.secondsLeft, deadline: Date.now() + msg.secondsLeft * 1000, idle: /unless you type/i.test(msg.message) });
             break;
           case 'ended':
+            if ('breakGlassAvailable' in msg && msg.breakGlassAvailable) setBgAvailable(true);
             finish({ state: msg.state, reason: msg.reason, message: msg.message });
             break;
           default:
@@ -192,7 +224,7 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
       disconnectRef.current = null;
       media?.dispose();
     };
-  }, [key, attempt]);
+  }, [key, attempt, breakGlass]);
 
   // The clocks: elapsed time and the warning's countdown.
   useEffect(() => {
@@ -240,7 +272,12 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
           </Tooltip>
           {watching && (
             <Badge color="yellow" variant="filled" leftSection={<IconEye size={12} />} data-testid="read-only-badge">
-              Read-only
+              {moderating ? 'Moderating · read-only' : 'Read-only'}
+            </Badge>
+          )}
+          {(breakGlass || session?.breakGlass) && (
+            <Badge color="red" variant="filled" data-testid="break-glass-badge">
+              Break-glass
             </Badge>
           )}
           <Text fw={600} truncate="end" data-testid="terminal-asset">
@@ -295,6 +332,11 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
           <Text size="xs">{watching ? '(read-only)' : '— an administrator or operator sees this session live.'}</Text>
         </Group>
       )}
+      {paused && !end && (
+        <Alert radius={0} color="orange" variant="filled" icon={<IconAlert />} style={{ flex: 'none' }} data-testid="session-paused" role="status" title="Paused">
+          {paused}
+        </Alert>
+      )}
       {warning && !end && (
         <Alert
           radius={0}
@@ -312,6 +354,33 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
 
       <Box style={{ position: 'relative', flex: 1, minHeight: 0, padding: 6 }}>
         <div ref={hostRef} data-testid="terminal" data-mode={mode.kind} style={{ width: '100%', height: '100%', overflow: watching ? 'auto' : undefined }} />
+        {waiting && !end && (
+          <Box
+            data-testid="session-waiting"
+            data-waiting-for={waiting.waitingFor}
+            style={{ position: 'absolute', inset: 0, display: 'flex', alignItems: 'center', justifyContent: 'center', background: 'rgba(8, 12, 18, 0.72)' }}
+          >
+            <Paper radius="md" p="xl" shadow="xl" maw={560} w="90%">
+              <Stack gap="sm">
+                <Group gap="sm" wrap="nowrap">
+                  <Loader size="sm" />
+                  <Title order={3} fw={600}>
+                    {waiting.waitingFor === 'approval' ? 'Waiting for approval' : 'Waiting for a moderator'}
+                  </Title>
+                </Group>
+                <Text data-testid="session-waiting-message">{waiting.message}.</Text>
+                <Text size="sm" c="dimmed">
+                  You are connected the moment it is {waiting.waitingFor === 'approval' ? 'approved' : 'joined'}. Approvers were notified; leaving this page withdraws the session ({waiting.sessionId.slice(0, 8)}).
+                </Text>
+                <Group mt="sm">
+                  <Button variant="default" onClick={() => disconnectRef.current?.()} data-testid="waiting-cancel">
+                    Cancel
+                  </Button>
+                </Group>
+              </Stack>
+            </Paper>
+          </Box>
+        )}
         {end && (
           <Box
             data-testid="session-ended"
@@ -349,8 +418,19 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
                     {watching ? 'Back to active sessions' : staff ? 'Back to the assets' : 'Back to my assets'}
                   </Button>
                   {!watching && (
-                    <Button variant="default" leftSection={<IconRefresh size={16} />} onClick={() => setAttempt((n) => n + 1)} data-testid="reconnect">
+                    <Button variant="default" leftSection={<IconRefresh size={16} />} onClick={() => {
+                        // A new attempt is an ordinary one: break-glass is asked for each time.
+                        setBreakGlass(null);
+                        setAttempt((n) => n + 1);
+                      }}
+                      data-testid="reconnect"
+                    >
                       Connect again
+                    </Button>
+                  )}
+                  {!watching && bgAvailable && !bgOpen && (
+                    <Button color="red" variant="light" onClick={() => setBgOpen(true)} data-testid="break-glass-open">
+                      Break glass…
                     </Button>
                   )}
                   {staff && session && end.state !== 'failed' && !(watching && end.reason === 'user_closed') && (
@@ -359,6 +439,39 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
                     </Button>
                   )}
                 </Group>
+                {bgOpen && (
+                  <Stack gap="xs" data-testid="break-glass-form">
+                    <Alert color="red" variant="light" icon={<IconAlert />} title="Emergency access">
+                      Break-glass bypasses the approvals this access needs. Every administrator is alerted at once, the session is recorded and must be reviewed afterwards.
+                    </Alert>
+                    <Textarea
+                      label="Reason"
+                      description="What is the emergency, and why it cannot wait for an approval (at least 10 characters)"
+                      autosize
+                      minRows={2}
+                      maxLength={1000}
+                      value={bgDraft}
+                      onChange={(e) => setBgDraft(e.currentTarget.value)}
+                      data-testid="break-glass-reason"
+                    />
+                    <Group gap="xs">
+                      <Button
+                        color="red"
+                        disabled={bgDraft.trim().length < 10}
+                        onClick={() => {
+                          setBreakGlass(bgDraft.trim());
+                          setAttempt((n) => n + 1);
+                        }}
+                        data-testid="break-glass-connect"
+                      >
+                        Connect with break-glass
+                      </Button>
+                      <Button variant="default" onClick={() => setBgOpen(false)}>
+                        Cancel
+                      </Button>
+                    </Group>
+                  </Stack>
+                )}
               </Stack>
             </Paper>
           </Box>

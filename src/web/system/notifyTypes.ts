@@ -15,6 +15,7 @@ export const WEBHOOK_EVENT_OPTIONS = [
   'request.revoked',
   'request.cancelled',
   'request.extended',
+  'request.window_started',
   'session.*',
   'session.pending',
   'session.approved',

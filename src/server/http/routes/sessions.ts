@@ -7,12 +7,13 @@ import { z } from 'zod';
 import { audit } from '../../audit/log.js';
 import type { Broker } from '../../broker/broker.js';
 import { SessionOpenError } from '../../broker/broker.js';
-import { getSessionRow, listSessions, sessionCsvRow, sessionFilterSchema, toRecord } from '../../broker/records.js';
+import { getSessionRow, listSessions, sessionApprovals, sessionCsvRow, sessionFilterSchema, signOffReview, toRecord } from '../../broker/records.js';
+import type { GateActor } from '../../broker/gates.js';
 import type { LiveSession, Participant, ParticipantEvent } from '../../broker/types.js';
 import { DomainError, notFound } from '../../errors.js';
 import { loadSigningKey, verifyRecording } from '../../recording/index.js';
 import type { VideoExporter } from '../../recording/video/export.js';
-import { pageQuery } from '../../validation.js';
+import { pageQuery, queryBool } from '../../validation.js';
 import { actorOf } from '../auth.js';
 import { answerList } from '../list.js';
 import { type RouteDeps, type RouteRule, type Router, idParams } from '../route.js';
@@ -33,7 +34,19 @@ const connectQuery = z.strictObject({
   /** Displays: the browser's drawing area in pixels. */
   width: z.coerce.number().int().min(320).max(4096).default(1280),
   height: z.coerce.number().int().min(200).max(4096).default(800),
+  /** Break-glass: the reason follows as the first message, {"type":"break_glass","reason":"..."} (kept out of the URL). */
+  breakGlass: queryBool.optional(),
 });
+const breakGlassMessage = z.strictObject({ type: z.literal('break_glass'), reason: z.string().max(2000) });
+/** How long a break-glass connection waits for its reason message. */
+const REASON_WAIT_MS = 30_000;
+const parseJson = (buf: Buffer): unknown => {
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch {
+    return null;
+  }
+};
 const isDisplay = (protocol: string) => protocol === 'vnc' || protocol === 'rdp';
 const clientMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('resize'), cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }),
@@ -49,9 +62,10 @@ const sendJson = (ws: WebSocket, msg: unknown) => {
  * A WebSocket as a session participant, with backpressure toward the asset. Terminal output goes
  * in binary frames; a display's Guacamole instructions in text frames (`text`).
  */
-function wsParticipant(ws: WebSocket, session: () => LiveSession | undefined, role: 'owner' | 'watcher', name: string, userId: string, text = false): Participant {
+function wsParticipant(ws: WebSocket, session: () => LiveSession | undefined, role: 'owner' | 'watcher', name: string, userId: string, text = false, moderator = false): Participant {
   return {
     role,
+    ...(moderator ? { moderator } : {}),
     name,
     userId,
     output(data) {
@@ -90,8 +104,54 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       const row = await getSessionRow(ctx.db, params.id);
       const me = req.auth!.session.user;
       if (!row || (row.user_id !== me.id && me.role === 'Client')) throw notFound('session', params.id);
-      return { ...toRecord(row), watchers: broker.get(row.id)?.view().watchers ?? [] };
+      return { ...toRecord(row), watchers: broker.get(row.id)?.view().watchers ?? [], paused: broker.get(row.id)?.view().paused ?? false, approvals: await sessionApprovals(ctx.db, row.id) };
     } });
+
+  const gateActor = (req: Parameters<typeof actorOf>[0]): GateActor => {
+    const me = req.auth!.session.user;
+    return { id: me.id, username: me.username, role: me.role, ip: req.ip };
+  };
+  /** 404 for an unknown session, 409 for one that is not (or no longer) waiting at this gate. */
+  const waitingAt = async (id: string, kind: 'approval' | 'moderator') => {
+    const w = broker.gates.get(id);
+    if (w?.waitingFor === kind) return w;
+    const row = await getSessionRow(deps.db, id);
+    if (!row) throw notFound('session', id);
+    throw new DomainError('conflict', w ? `the session waits for ${w.waitingFor === 'approval' ? 'an approval' : 'a moderator'}, not for ${kind === 'approval' ? 'an approval' : 'a moderator'}` : `the session is not waiting for ${kind === 'approval' ? 'an approval' : 'a moderator'} (it is ${row.state})`);
+  };
+
+  r.route({ method: 'GET', url: '/api/v1/sessions/waiting', tag: 'sessions', summary: 'Sessions waiting at a gate that you may act on: live approval (approvers) or a moderator (Administrators, Operators)', access: 'authenticated',
+    handler: async ({ ctx, req }) => {
+      const me = req.auth!.session.user;
+      const staff = me.role === 'Administrator' || me.role === 'Operator';
+      const groups = new Set((await ctx.db.selectFrom('group_members').select('group_id').where('user_id', '=', me.id).execute()).map((g) => g.group_id));
+      const items = broker.gates.list().filter((w) => {
+        if (w.userId === me.id) return false;
+        if (w.waitingFor === 'moderator') return staff;
+        const g = w.approvals?.group;
+        return g ? groups.has(g.id) : me.role === 'Administrator';
+      });
+      return { items: items.map((w) => ({ ...w, approvedByMe: w.approvals?.by.some((b) => b.name === me.username) ?? false })) };
+    } });
+
+  r.route({ method: 'POST', url: '/api/v1/sessions/:id/approve', tag: 'sessions', summary: 'Approve a session waiting for a live approval; it opens once enough distinct approvers (never its user) approved', access: 'authenticated', params: idParams,
+    body: z.strictObject({ comment: z.string().trim().max(500).optional() }),
+    handler: async ({ params, body, req }) => {
+      await waitingAt(params.id, 'approval');
+      return broker.gates.approve(params.id, gateActor(req), body.comment || null);
+    } });
+
+  r.route({ method: 'POST', url: '/api/v1/sessions/:id/reject', tag: 'sessions', summary: 'Reject a session waiting for a live approval, with a reason the user sees', access: 'authenticated', params: idParams,
+    body: z.strictObject({ reason: z.string().trim().min(1, 'say why').max(500) }),
+    handler: async ({ params, body, req }, reply) => {
+      await waitingAt(params.id, 'approval');
+      await broker.gates.reject(params.id, gateActor(req), body.reason);
+      return reply.code(204).send();
+    } });
+
+  r.route({ method: 'POST', url: '/api/v1/sessions/:id/review', tag: 'sessions', summary: 'Sign off the mandatory review of an ended break-glass session (never your own), with your finding', access: ADMIN, params: idParams,
+    body: z.strictObject({ note: z.string().trim().min(1, 'write down what you checked and found').max(2000) }),
+    handler: async ({ params, body, req }) => signOffReview(deps.db, params.id, gateActor(req), body.note, new Date(broker.clock.now()).toISOString()) });
 
   r.route({ method: 'POST', url: '/api/v1/sessions/:id/terminate', tag: 'sessions', summary: 'The red button: end a live session now, with a reason', access: ADMIN, params: idParams,
     body: z.strictObject({ reason: z.string().trim().min(1, 'say why').max(500) }),
@@ -191,8 +251,17 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       let session: LiveSession | undefined;
       const early: Buffer[] = [];
       const display = isDisplay(q.protocol);
+      // The user leaves while the session waits (for its reason, an approver, a moderator): give up.
+      const left = new AbortController();
+      ws.once('close', () => left.abort());
+      let gotReason: ((reason: string) => void) | undefined;
       ws.on('message', (data, isBinary) => {
         const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+        if (!session && gotReason && !isBinary && buf[0] === 0x7b) {
+          const m = breakGlassMessage.safeParse(parseJson(buf));
+          if (m.success) gotReason(m.data.reason);
+          return;
+        }
         if (display) {
           // Guacamole instructions; before the session is open there is nothing to steer yet.
           if (session && !isBinary) session.input(buf);
@@ -203,17 +272,42 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
           return;
         }
         if (isBinary) return session.input(buf);
-        const m = clientMessage.safeParse((() => { try { return JSON.parse(buf.toString('utf8')); } catch { return null; } })());
+        const m = clientMessage.safeParse(parseJson(buf));
         if (!m.success) return sendJson(ws, { type: 'error', message: 'unknown message' });
         if (m.data.type === 'resize') session.resize({ cols: m.data.cols, rows: m.data.rows });
         else session.input(Buffer.from(m.data.data, 'utf8'));
       });
       sendJson(ws, { type: 'state', state: 'pending' });
+      let reason: string | undefined;
+      if (q.breakGlass) {
+        sendJson(ws, { type: 'break_glass', message: 'send the reason: {"type":"break_glass","reason":"..."}' });
+        reason = await new Promise<string | undefined>((resolve) => {
+          const timer = setTimeout(() => resolve(undefined), REASON_WAIT_MS);
+          gotReason = (r) => {
+            clearTimeout(timer);
+            resolve(r);
+          };
+          left.signal.addEventListener('abort', () => resolve(undefined), { once: true });
+        });
+        gotReason = undefined;
+        if (left.signal.aborted) return;
+        if (reason === undefined) {
+          sendJson(ws, { type: 'ended', state: 'failed', reason: 'bad_request', message: 'break-glass needs a written reason' });
+          ws.close(1008, 'no reason');
+          return;
+        }
+      }
       try {
-        session = await broker.open({ userId: me.id, assetId: q.assetId, protocol: q.protocol, port: q.port, ...(q.accountId ? { accountId: q.accountId } : {}), sourceIp: req.ip, via: 'browser', size: { cols: q.cols, rows: q.rows }, screen: { width: q.width, height: q.height } });
+        session = await broker.open({
+          userId: me.id, assetId: q.assetId, protocol: q.protocol, port: q.port, ...(q.accountId ? { accountId: q.accountId } : {}), sourceIp: req.ip, via: 'browser', size: { cols: q.cols, rows: q.rows }, screen: { width: q.width, height: q.height },
+          ...(reason !== undefined ? { breakGlass: { reason } } : {}),
+          onWait: (w) => sendJson(ws, { type: 'waiting', ...w }),
+          signal: left.signal,
+        });
       } catch (err) {
         const message = err instanceof DomainError ? err.message : 'the gateway could not open the session';
-        sendJson(ws, { type: 'ended', state: 'failed', reason: err instanceof SessionOpenError ? err.failure : 'error', message, ...(err instanceof SessionOpenError && err.sessionId ? { sessionId: err.sessionId } : {}) });
+        const open = err instanceof SessionOpenError ? err : undefined;
+        sendJson(ws, { type: 'ended', state: 'failed', reason: open ? open.failure : 'error', message, ...(open?.sessionId ? { sessionId: open.sessionId } : {}), ...(open?.breakGlassAvailable ? { breakGlassAvailable: true } : {}) });
         ws.close(1000, 'failed');
         return;
       }
@@ -239,16 +333,31 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
     summary: 'Watch a live session read-only (over the shoulder): the current screen, then the live stream',
     handler: async (ws, req) => {
       const id = (req.params as { id?: string }).id ?? '';
-      const s = broker.get(id);
+      const me = req.auth!.session.user;
+      let s = broker.get(id);
+      if (!s && broker.gates.get(id)?.waitingFor === 'moderator') {
+        // Watch required: joining as moderator lets the waiting session open.
+        sendJson(ws, { type: 'state', state: 'pending', message: 'opening the session you moderate' });
+        try {
+          s = await broker.moderate(id, gateActor(req));
+        } catch (err) {
+          sendJson(ws, { type: 'ended', state: 'failed', reason: err instanceof SessionOpenError ? err.failure : 'error', message: err instanceof DomainError ? err.message : 'the session could not be opened' });
+          ws.close(1000, 'failed');
+          return;
+        }
+      }
       if (!s) {
         sendJson(ws, { type: 'ended', state: 'ended', reason: 'not_live', message: 'the session is not live' });
         ws.close(1000, 'not live');
         return;
       }
-      const me = req.auth!.session.user;
-      await audit(deps.db, actorOf(req), { action: 'session.watch', target: { type: 'session', id, name: id.slice(0, 8) }, details: { user: s.view().username, asset: s.view().assetName } });
-      sendJson(ws, { type: 'opened', session: s.view() });
-      const detach = s.attach(wsParticipant(ws, () => s, 'watcher', me.username, me.id, s.view().kind === 'display'));
+      const live = s;
+      const view = live.view();
+      const moderator = view.moderated && view.userId !== me.id;
+      await audit(deps.db, actorOf(req), { action: 'session.watch', target: { type: 'session', id, name: id.slice(0, 8) }, details: { user: view.username, asset: view.assetName, ...(moderator ? { moderator: true } : {}) } });
+      if (ws.readyState !== ws.OPEN) return;
+      sendJson(ws, { type: 'opened', session: live.view(), ...(moderator ? { moderator: true } : {}) });
+      const detach = live.attach(wsParticipant(ws, () => live, 'watcher', me.username, me.id, view.kind === 'display', moderator));
       ws.on('message', () => {}); // watchers are read-only
       ws.on('close', detach);
     },

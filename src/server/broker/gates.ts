@@ -1,0 +1,245 @@
+import type { Logger } from 'pino';
+import { type Actor, audit } from '../audit/log.js';
+import type { Db, Executor } from '../db/index.js';
+import { inTx } from '../db/tx.js';
+import { DomainError, notFound } from '../errors.js';
+import type { Notifier } from '../notify/notifier.js';
+import { userEmails } from '../notify/notifier.js';
+import { newId } from '../util.js';
+import type { Clock } from './clock.js';
+
+/**
+ * Session gates: a session the policy allows on a condition waits here, pending, before the
+ * gateway contacts the asset.
+ *  - 'approval' (manual session approval): N distinct approvers (the rules' group, or any
+ *    Administrator), never the user, approve it live from the dashboard; one rejection ends it.
+ *  - 'moderator' (watch required): it waits until a moderator (an Administrator or Operator other
+ *    than the user) joins to watch; the live session then pauses whenever no moderator watches.
+ * Waiting ends with the gate passed, or failed: rejected, timed out, the user left, shutdown.
+ * Approvers and moderators are emailed (template session_pending) and webhooks get
+ * session.pending / session.approved / session.rejected. Every decision is a row in
+ * session_approvals and an audit event. Gates live in the gateway process that holds the user's
+ * connection (like the live session itself).
+ */
+export type GateKind = 'approval' | 'moderator';
+
+export interface GateSubject {
+  sessionId: string;
+  userId: string;
+  username: string;
+  assetId: string;
+  assetName: string;
+  protocol: string;
+  port: number;
+  sourceIp: string | null;
+  siteTimezone: string;
+}
+
+export type GateSpec = { kind: 'approval'; count: number; group?: { id: string; name: string } } | { kind: 'moderator' };
+
+/** Who acts on a gate (approver, moderator). */
+export interface GateActor {
+  id: string;
+  username: string;
+  role: string;
+  ip: string | null;
+}
+
+export interface WaitingSession {
+  sessionId: string;
+  waitingFor: GateKind;
+  userId: string;
+  username: string;
+  assetId: string;
+  assetName: string;
+  protocol: string;
+  port: number;
+  sourceIp: string | null;
+  since: string;
+  /** Approval gates: how many are needed, from whom, and who approved so far. */
+  approvals?: { needed: number; group: { id: string; name: string } | null; by: { name: string; at: string }[] };
+}
+
+/** The gate was not passed: why, for the user and the session row. */
+export class GateFailed extends Error {
+  constructor(
+    readonly reason: 'rejected' | 'approval_timeout' | 'moderator_timeout' | 'cancelled' | 'gateway_shutdown',
+    message: string,
+    readonly by?: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Entry {
+  view: WaitingSession;
+  subject: GateSubject;
+  spec: GateSpec;
+  approvers: Set<string>;
+  resolve: (by: GateActor | undefined) => void;
+  reject: (err: GateFailed) => void;
+  cancelTimer: () => void;
+}
+
+export interface GateOptions {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  /** How long a session waits at a gate before it fails (default 10 min). */
+  waitMs: number;
+  notify?: Notifier | undefined;
+}
+
+const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
+const conflict = (m: string) => new DomainError('conflict', m);
+const forbidden = (m: string) => new DomainError('forbidden', m);
+
+export class SessionGates {
+  private readonly waiting = new Map<string, Entry>();
+
+  constructor(private readonly o: GateOptions) {}
+
+  get(id: string): WaitingSession | undefined {
+    return this.waiting.get(id)?.view;
+  }
+
+  list(): WaitingSession[] {
+    return [...this.waiting.values()].map((e) => e.view);
+  }
+
+  /**
+   * Waits at the gate. Resolves (with the moderator, for a moderator gate) when it is passed;
+   * rejects with GateFailed otherwise. The row says what it waits for meanwhile.
+   */
+  async wait(subject: GateSubject, spec: GateSpec, signal?: AbortSignal): Promise<GateActor | undefined> {
+    const { db, clock } = this.o;
+    const id = subject.sessionId;
+    const since = new Date(clock.now()).toISOString();
+    const view: WaitingSession = {
+      sessionId: id, waitingFor: spec.kind, userId: subject.userId, username: subject.username, assetId: subject.assetId, assetName: subject.assetName,
+      protocol: subject.protocol, port: subject.port, sourceIp: subject.sourceIp, since,
+      ...(spec.kind === 'approval' ? { approvals: { needed: spec.count, group: spec.group ?? null, by: [] } } : {}),
+    };
+    await db.updateTable('remote_sessions').set({ waiting_for: spec.kind }).where('id', '=', id).execute();
+    const passed = new Promise<GateActor | undefined>((resolve, reject) => {
+      const e: Entry = { view, subject, spec, approvers: new Set(), resolve, reject, cancelTimer: () => {} };
+      e.cancelTimer = clock.setTimer(this.o.waitMs, () =>
+        this.settle(id, new GateFailed(spec.kind === 'approval' ? 'approval_timeout' : 'moderator_timeout', spec.kind === 'approval' ? `no approver approved the session within ${minutes(this.o.waitMs)}` : `no moderator joined within ${minutes(this.o.waitMs)}`)),
+      );
+      this.waiting.set(id, e);
+    });
+    const onAbort = () => this.settle(id, new GateFailed('cancelled', 'the user left while the session waited'));
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    void this.announce(subject, spec).catch((err: unknown) => this.o.logger.error({ err, session: id }, 'could not announce the pending session'));
+    try {
+      return await passed;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await db.updateTable('remote_sessions').set({ waiting_for: null }).where('id', '=', id).execute();
+    }
+  }
+
+  /** Ends the wait: passed (by: who let it through) or failed. */
+  private settle(id: string, outcome: GateFailed | { by: GateActor | undefined }): void {
+    const e = this.waiting.get(id);
+    if (!e) return;
+    this.waiting.delete(id);
+    e.cancelTimer();
+    if (outcome instanceof GateFailed) e.reject(outcome);
+    else e.resolve(outcome.by);
+  }
+
+  private async announce(s: GateSubject, spec: GateSpec): Promise<void> {
+    const notify = this.o.notify;
+    if (!notify) return;
+    const people = spec.kind === 'approval' ? await approverIds(this.o.db, spec.group?.id ?? null) : await moderatorIds(this.o.db);
+    const to = await userEmails(this.o.db, people.filter((p) => p !== s.userId));
+    const at = new Date(this.o.clock.now()).toISOString();
+    await notify.email('session_pending', to, {
+      sessionId: s.sessionId, user: { username: s.username }, asset: s.assetName, protocol: `${s.protocol}:${s.port}`, requestedAt: at, sourceIp: s.sourceIp,
+      waitingFor: spec.kind, ...(spec.kind === 'approval' ? { approvalsNeeded: spec.count } : {}), timeZone: s.siteTimezone, link: '/',
+    });
+    await notify.emit('session.pending', { sessionId: s.sessionId, waitingFor: spec.kind, user: s.username, asset: s.assetName, protocol: s.protocol, port: s.port, ...(spec.kind === 'approval' ? { approvalsNeeded: spec.count } : {}) });
+  }
+
+  private entry(id: string, kind: GateKind): Entry {
+    const e = this.waiting.get(id);
+    if (!e) throw notFound('session waiting at a gate', id);
+    if (e.spec.kind !== kind) throw conflict(kind === 'approval' ? 'the session waits for a moderator, not for an approval' : 'the session waits for an approval, not for a moderator');
+    return e;
+  }
+
+  private async checkApprover(ex: Executor, e: Entry, who: GateActor, verb: string): Promise<void> {
+    if (who.id === e.subject.userId) throw forbidden(`you cannot ${verb} your own session (no self-approval)`);
+    const spec = e.spec as Extract<GateSpec, { kind: 'approval' }>;
+    if (spec.group) {
+      const member = await ex.selectFrom('group_members').select('user_id').where('group_id', '=', spec.group.id).where('user_id', '=', who.id).executeTakeFirst();
+      if (!member) throw forbidden(`only members of group ${spec.group.name} may ${verb} this session`);
+    } else if (who.role !== 'Administrator') throw forbidden(`only an Administrator may ${verb} this session`);
+  }
+
+  private async record(e: Entry, who: GateActor, decision: 'approve' | 'reject', comment: string | null, extra: Record<string, unknown>): Promise<void> {
+    const at = new Date(this.o.clock.now()).toISOString();
+    const actor: Actor = { id: who.id, name: who.username, ip: who.ip };
+    await inTx(this.o.db, async (tx) => {
+      await this.checkApprover(tx, e, who, decision);
+      await tx.insertInto('session_approvals').values({ id: newId(), session_id: e.subject.sessionId, approver_id: who.id, approver_name: who.username, decision, comment, created_at: at }).execute();
+      await audit(tx, actor, {
+        action: decision === 'approve' ? 'session.approve' : 'session.reject',
+        target: { type: 'session', id: e.subject.sessionId, name: e.subject.sessionId.slice(0, 8) },
+        details: { user: e.subject.username, asset: e.subject.assetName, protocol: e.subject.protocol, ...(comment ? { comment } : {}), ...extra },
+      });
+      await this.o.notify?.emit(decision === 'approve' ? 'session.approved' : 'session.rejected', { sessionId: e.subject.sessionId, user: e.subject.username, asset: e.subject.assetName, by: who.username, ...(comment ? { comment } : {}), ...extra }, { ex: tx });
+    });
+  }
+
+  /** A live approval; the session opens once enough distinct approvers said yes. */
+  async approve(id: string, who: GateActor, comment: string | null): Promise<WaitingSession & { passed: boolean }> {
+    const e = this.entry(id, 'approval');
+    if (e.approvers.has(who.id)) throw conflict('you have already approved this session');
+    const spec = e.spec as Extract<GateSpec, { kind: 'approval' }>;
+    const count = e.approvers.size + 1;
+    await this.record(e, who, 'approve', comment, { approvals: count, required: spec.count });
+    // Settled meanwhile (timeout, the user left): the approval is on record, the session is gone.
+    if (this.waiting.get(id) !== e) throw conflict('the session stopped waiting before the approval was recorded');
+    e.approvers.add(who.id);
+    e.view.approvals!.by.push({ name: who.username, at: new Date(this.o.clock.now()).toISOString() });
+    const passed = e.approvers.size >= spec.count;
+    if (passed) this.settle(id, { by: who });
+    return { ...e.view, passed };
+  }
+
+  /** A live rejection: the session fails with the reason, shown to the user. */
+  async reject(id: string, who: GateActor, reason: string): Promise<void> {
+    const e = this.entry(id, 'approval');
+    await this.record(e, who, 'reject', reason, {});
+    this.settle(id, new GateFailed('rejected', `rejected by ${who.username}: ${reason}`, who.username));
+  }
+
+  /** A moderator joins a session that waits for one: it opens, watched by them. */
+  async admitModerator(id: string, who: GateActor): Promise<void> {
+    const e = this.entry(id, 'moderator');
+    if (who.id === e.subject.userId) throw forbidden('you cannot moderate your own session');
+    if (who.role !== 'Administrator' && who.role !== 'Operator') throw forbidden('only Administrators and Operators moderate sessions');
+    await audit(this.o.db, { id: who.id, name: who.username, ip: who.ip }, { action: 'session.moderate', target: { type: 'session', id, name: id.slice(0, 8) }, details: { user: e.subject.username, asset: e.subject.assetName } });
+    this.settle(id, { by: who });
+  }
+
+  /** Gateway shutdown: every wait fails. */
+  closeAll(message: string): void {
+    for (const id of [...this.waiting.keys()]) this.settle(id, new GateFailed('gateway_shutdown', message));
+  }
+}
+
+/** Who approves sessions: the group's members, or the active Administrators. */
+async function approverIds(ex: Executor, groupId: string | null): Promise<string[]> {
+  const rows = groupId
+    ? await ex.selectFrom('group_members').select('user_id as id').where('group_id', '=', groupId).execute()
+    : await ex.selectFrom('users').select('id').where('role', '=', 'Administrator').execute();
+  return rows.map((r) => r.id);
+}
+
+async function moderatorIds(ex: Executor): Promise<string[]> {
+  return (await ex.selectFrom('users').select('id').where('role', 'in', ['Administrator', 'Operator']).execute()).map((r) => r.id);
+}
