@@ -146,6 +146,9 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
   'DELETE /api/v1/me/ssh-keys/:id': { valid: {}, cases: [] },
   'POST /api/v1/sessions/:id/terminate': { valid: { reason: 'x' }, cases: [{ body: { reason: '' }, status: 400, detail: /say why/ }] },
   'POST /api/v1/sessions/:id/recording/video': { valid: {}, cases: [] },
+  'POST /api/v1/sessions/:id/approve': { valid: {}, cases: [{ body: { comment: 'x'.repeat(501) }, status: 400, detail: /comment/ }, { body: { comment: 'ok', extra: 1 }, status: 400, detail: /extra/ }] },
+  'POST /api/v1/sessions/:id/reject': { valid: { reason: 'x' }, cases: [{ body: { reason: '' }, status: 400, detail: /say why/ }, { body: {}, status: 400, detail: /reason/ }] },
+  'POST /api/v1/sessions/:id/review': { valid: { note: 'x' }, cases: [{ body: { note: '   ' }, status: 400, detail: /write down what you checked/ }, { body: { note: 'x'.repeat(2001) }, status: 400, detail: /note/ }] },
   'DELETE /api/v1/assets/:id/host-keys/:port': { valid: {}, cases: [] },
   'POST /api/v1/assets/:id/accounts': { valid: { name: 'maint', username: 'root', kind: 'password', password: 'x' }, cases: [
     { body: { name: 'maint', username: 'root', kind: 'token', password: 'x' }, status: 400, detail: /kind/ },

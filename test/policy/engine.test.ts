@@ -102,7 +102,7 @@ for (const dialect of DIALECTS) {
     it('without rules: the grant decides, and nothing is restricted', async () => {
       const d = await dec('vendor', 'PLC-1', MON_0900_BERLIN);
       assert.deepEqual(d, {
-        outcome: 'allow', reasons: ['granted: PLC-1 ssh:22'], rules: [], prohibited: false,
+        outcome: 'allow', reasons: ['granted: PLC-1 ssh:22'], rules: [], prohibited: false, breakGlass: { available: false, used: false },
         constraints: { clipboard: { toAsset: true, fromAsset: true }, fileTransfer: { inbound: true, outbound: true }, watchRequired: false },
       });
     });
@@ -268,6 +268,43 @@ for (const dialect of DIALECTS) {
         assert.equal(d.outcome, 'require_approval');
         assert.deepEqual(d.constraints.approvals, { count: 1, group: { id: groups.approvers, name: 'Shift leads' }, noSelfApproval: true });
         assert.equal(d.reasons[0], 'needs 1 approval from group Shift leads, never by the requester (rule: One from shift leads)');
+      });
+    });
+
+    it('live session approvals combine (most approvers, with their group); break-glass bypasses only approvals and moderation, only where a rule allows it', async () => {
+      await withRules([
+        { name: 'Live one', priority: 10, subjects: { everyone: true }, targets: { tags: ['line-1'] }, sessionApproval: { required: 1, groupId: groups.approvers } },
+        { name: 'Live two', priority: 20, subjects: { everyone: true }, targets: { zones: [assets['PLC-1']!.zoneId] }, sessionApproval: { required: 2 }, watchRequired: true },
+        { name: 'Vendors break glass', priority: 30, subjects: { groups: [groups.acme] }, targets: { assets: [assets['PLC-1']!.id] }, breakGlass: true },
+        { name: 'Everyone needs a request on HIST-3', priority: 40, subjects: { everyone: true }, targets: { assets: [assets['HIST-3']!.id] }, approvals: { required: 1 } },
+      ], async () => {
+        const emp = await dec('employee', 'PLC-1', MON_0900_BERLIN);
+        assert.equal(emp.outcome, 'allow', 'live approval and moderation are gates of an allowed session');
+        assert.deepEqual(emp.constraints.sessionApproval, { count: 2 });
+        assert.equal(emp.constraints.watchRequired, true);
+        assert.ok(emp.reasons.includes('each session waits for 2 live approvals from an administrator, never by the user (rule: Live two)'), emp.reasons.join('\n'));
+        assert.deepEqual(emp.breakGlass, { available: false, used: false }, 'no rule lets employees break glass');
+        const empBg = await decide(t.database.db, { user: await userRow('employee'), asset: assets['PLC-1']!, method: { protocol: 'ssh', port: 22 }, at: new Date(MON_0900_BERLIN), activeSessionsOnSite: 0, siteMaxConnections: 10, siteTimezone: 'Europe/Berlin', breakGlass: true });
+        assert.equal(empBg.outcome, 'deny');
+        assert.match(empBg.reasons[0]!, /break-glass is not allowed for you on PLC-1/);
+
+        const ven = await dec('vendor', 'PLC-1', MON_0900_BERLIN);
+        assert.deepEqual(ven.breakGlass, { available: true, used: false });
+        assert.ok(ven.reasons.includes('break-glass allowed (rule: Vendors break glass)'));
+        const bg = await decide(t.database.db, { user: await userRow('vendor'), asset: assets['PLC-1']!, method: { protocol: 'ssh', port: 22 }, at: new Date(MON_0900_BERLIN), activeSessionsOnSite: 0, siteMaxConnections: 10, siteTimezone: 'Europe/Berlin', breakGlass: true });
+        assert.equal(bg.outcome, 'allow');
+        assert.deepEqual(bg.breakGlass, { available: true, used: true });
+        assert.equal(bg.constraints.watchRequired, false);
+        assert.equal(bg.constraints.sessionApproval, undefined);
+        assert.match(bg.reasons[0]!, /^break-glass: approvals and moderation bypassed \(rule: Vendors break glass\)/);
+        // Break-glass never lifts a denial: outside the windows it stays a deny.
+        const telnet = await decide(t.database.db, { user: await userRow('vendor'), asset: assets['PLC-1']!, method: { protocol: 'telnet', port: 99 }, at: new Date(MON_0900_BERLIN), activeSessionsOnSite: 0, siteMaxConnections: 10, siteTimezone: 'Europe/Berlin', breakGlass: true });
+        assert.equal(telnet.outcome, 'deny');
+        assert.match(telnet.reasons.join(' '), /no telnet access on port 99/);
+        // Nothing to bypass: break-glass is refused, and not offered.
+        const hist = await decide(t.database.db, { user: await userRow('vendor'), asset: assets['HIST-3']!, method: { protocol: 'ssh', port: 22 }, at: new Date(MON_0900_BERLIN), activeSessionsOnSite: 0, siteMaxConnections: 10, siteTimezone: 'Europe/Berlin', breakGlass: true });
+        assert.equal(hist.outcome, 'deny');
+        assert.match(hist.reasons[0]!, /not allowed for you on HIST-3/, 'the break-glass rule targets PLC-1 only');
       });
     });
 
