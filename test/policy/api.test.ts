@@ -184,7 +184,7 @@ for (const dialect of DIALECTS) {
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.outcome, 'require_approval');
       assert.deepEqual(r.json.constraints, {
-        maxSessionMinutes: 60, idleTimeoutMinutes: 15, clipboard: { toAsset: false, fromAsset: true }, fileTransfer: { inbound: false, outbound: false },
+        maxSessionMinutes: 60, rulesMaxSessionMinutes: 60, idleTimeoutMinutes: 15, clipboard: { toAsset: false, fromAsset: true }, fileTransfer: { inbound: false, outbound: false },
         watchRequired: true, approvals: { count: 2, noSelfApproval: true }, advanceNoticeHours: 24,
         windowEndsAt: '2026-11-23T15:00:00.000Z',
       });

@@ -247,7 +247,7 @@ for (const dialect of DIALECTS) {
         const d = await dec('employee', 'PLC-1', MON_0900_BERLIN);
         assert.equal(d.outcome, 'require_approval');
         assert.deepEqual(d.constraints, {
-          maxSessionMinutes: 60, idleTimeoutMinutes: 30,
+          maxSessionMinutes: 60, rulesMaxSessionMinutes: 60, idleTimeoutMinutes: 30,
           clipboard: { toAsset: false, fromAsset: false }, fileTransfer: { inbound: false, outbound: true },
           watchRequired: true, approvals: { count: 2, noSelfApproval: true }, advanceNoticeHours: 48,
         });

@@ -79,6 +79,29 @@ describe('request windows end live sessions (real lab sshd)', () => {
     await assert.rejects(open(), /an approved access request is needed/, 'after the window the access is gone');
   });
 
+  it('an approved extension moves the end of the live session to the new window end', async () => {
+    const start = new Date(Math.ceil((clock.now() + 5 * MIN) / MIN) * MIN).toISOString();
+    const req = (await admin.post('/api/v1/requests', { userId: ids.user, assets: [ids.asset], protocols: ['ssh'], purpose: 'lab maintenance 3', start, durationMinutes: 30 })).json;
+    assert.equal((await admin.post(`/api/v1/requests/${req.id}/approve`, {})).json.state, 'approved');
+    clock.advance(Date.parse(req.start) - clock.now() + MIN);
+    const s = await open();
+    const events: ParticipantEvent[] = [];
+    s.attach({ role: 'owner', name: 'vendor.req', userId: ids.user!, output: () => true, event: (ev) => events.push(ev) });
+    const newEnd = new Date(Date.parse(req.start) + 60 * MIN).toISOString();
+    const ext = await admin.post(`/api/v1/requests/${req.id}/extend`, { end: newEnd, comment: 'the firmware update takes longer' });
+    assert.equal(ext.status, 200, ext.text);
+    const approved = await admin.post(`/api/v1/requests/${req.id}/approve`, { comment: 'ok, one more half hour' });
+    assert.equal(approved.status, 200, approved.text);
+    assert.equal(approved.json.end, newEnd);
+    clock.advance(Date.parse(req.end) - clock.now() + MIN);
+    assert.equal(s.view().state, 'active', 'past the old end, inside the extension');
+    clock.advance(Date.parse(newEnd) - clock.now() - 30_000);
+    assert.ok(events.some((e) => e.type === 'warning' && /access request extended until/.test(e.message)), JSON.stringify(events));
+    clock.advance(30_000);
+    const done = await s.done;
+    assert.equal(done.reason, 'max_duration');
+  });
+
   it('revoking an approved request ends the live session at once', async () => {
     const start = new Date(Math.ceil((clock.now() + 5 * MIN) / MIN) * MIN).toISOString();
     const req = (await admin.post('/api/v1/requests', { userId: ids.user, assets: [ids.asset], protocols: ['ssh'], purpose: 'lab maintenance 2', start, durationMinutes: 60 })).json;

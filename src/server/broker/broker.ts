@@ -106,6 +106,8 @@ export class Broker {
   private signer: SigningKey | undefined;
   /** Sessions waiting for an approver or a moderator. */
   readonly gates: SessionGates;
+  /** What open() learned about each live session (to work its limits out again). */
+  private readonly preparedOf = new Map<string, Prepared>();
   /** Sessions between their gates and their first byte: a moderator who let one in waits here for it. */
   private readonly opening = new Map<string, Promise<LiveSession>>();
 
@@ -144,7 +146,7 @@ export class Broker {
     try {
       if (p.gates.length) {
         for (const gate of p.gates) await this.passGate(p, req, gate);
-        p = await this.recheck(p, req);
+        p = await this.recheck(p);
       }
       const s = await (req.protocol === 'vnc' || req.protocol === 'rdp' ? this.openDisplay(p, req, req.protocol) : this.openTerminal(p, req, req.protocol));
       settle.resolve(s);
@@ -174,8 +176,8 @@ export class Broker {
   }
 
   /** After waiting: the policy is asked again (a window may have closed meanwhile). */
-  private async recheck(p: Prepared, req: OpenRequest): Promise<Prepared> {
-    const decision = await this.decideFor(p.user, p.asset, p.site, p.method, req);
+  private async recheck(p: Prepared): Promise<Prepared> {
+    const decision = await this.decideFor(p.user, p.asset, p.site, p.method);
     if (decision.outcome !== 'allow') {
       const message = `access denied: ${decision.reasons.join('; ')}`;
       await this.finish(p.id, p.actor, { state: 'failed', reason: 'denied', message }, null);
@@ -184,9 +186,9 @@ export class Broker {
     return { ...p, constraints: decision.constraints };
   }
 
-  private decideFor(user: Selectable<UsersTable>, asset: Asset, site: Selectable<SitesTable>, method: Prepared['method'], req: OpenRequest) {
+  private decideFor(user: Selectable<UsersTable>, asset: Asset, site: Selectable<SitesTable>, method: Prepared['method'], breakGlass = false) {
     const onSite = [...this.siteOf.values()].filter((siteId) => siteId === site.id).length;
-    return decide(this.o.db, { user, asset, method, at: new Date(this.clock.now()), activeSessionsOnSite: onSite, siteMaxConnections: site.max_connections, siteTimezone: site.timezone, breakGlass: req.breakGlass !== undefined });
+    return decide(this.o.db, { user, asset, method, at: new Date(this.clock.now()), activeSessionsOnSite: onSite, siteMaxConnections: site.max_connections, siteTimezone: site.timezone, breakGlass });
   }
 
   /**
@@ -216,7 +218,7 @@ export class Broker {
     if (req.breakGlass && (!reason || reason.length < BREAK_GLASS_MIN || reason.length > BREAK_GLASS_MAX)) {
       throw new SessionOpenError(undefined, `break-glass needs a written reason of ${BREAK_GLASS_MIN} to ${BREAK_GLASS_MAX} characters`, 'bad_request');
     }
-    const decision = await this.decideFor(user, asset, site, method, req);
+    const decision = await this.decideFor(user, asset, site, method, req.breakGlass !== undefined);
     // Approvals an access request must give (docs/requests.md) refuse here; live approvals and
     // moderators are gates the session waits at (gates.ts).
     if (decision.outcome === 'require_approval') decision.reasons.push('an approved access request is needed');
@@ -288,6 +290,7 @@ export class Broker {
   /** Registers the live session and marks the row active. */
   private async goLive(p: Prepared, session: SessionCore, recordingPath: string): Promise<void> {
     this.live.set(p.id, session);
+    this.preparedOf.set(p.id, p);
     // Until its recording is sealed and its row written, even after it left `live`.
     this.unsettled.add(session);
     void session.done.finally(() => this.unsettled.delete(session));
@@ -415,6 +418,7 @@ export class Broker {
   /** The session no longer counts as live (before its recording is sealed). */
   private release(p: Prepared): void {
     this.live.delete(p.id);
+    this.preparedOf.delete(p.id);
     this.siteOf.delete(p.id);
   }
 
@@ -438,6 +442,28 @@ export class Broker {
         details: { reason: end.reason, message: end.message, bytesIn, bytesOut, ...(rec ? { recordingSha256: rec.sha256 } : {}) },
       });
     });
+  }
+
+  /**
+   * Access grew (an approved extension of the access request): each live session of the user on
+   * these assets asks the policy again and, when it may now last longer, its end moves. Never
+   * beyond the broker's and the rules' maximum duration counted from the session's start.
+   */
+  async refreshLimits(userId: string, assetIds: string[]): Promise<void> {
+    for (const s of [...this.live.values()]) {
+      const v = s.view();
+      const p = this.preparedOf.get(s.id);
+      if (!p || v.userId !== userId || !assetIds.includes(v.assetId) || s.state !== 'active') continue;
+      const user = await this.o.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+      if (!user) continue;
+      const d = await this.decideFor(user, p.asset, p.site, p.method);
+      if (d.outcome !== 'allow') continue;
+      const start = Date.parse(s.startedAt);
+      const c = d.constraints;
+      const ends = [start + this.limits.maxDurationMs, ...(c.rulesMaxSessionMinutes !== undefined ? [start + c.rulesMaxSessionMinutes * 60_000] : []), ...[c.windowEndsAt, c.accessEndsAt].filter((x): x is string => !!x).map(Date.parse)];
+      const end = Math.min(...ends);
+      s.setDeadline(end, c.accessEndsAt && Date.parse(c.accessEndsAt) === end ? `access request extended until ${c.accessEndsAt.slice(0, 16).replace('T', ' ')} UTC` : 'access extended');
+    }
   }
 
   /** The red button: ends a live session now, with who and why. */

@@ -248,6 +248,22 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
     this.cancelIdle = this.clock.setTimer(idleTimeoutMs, () => this.end({ state: 'ended', reason: 'idle_timeout', message: `idle timeout (${Math.round(idleTimeoutMs / 60_000)} min without input)` }));
   }
 
+  /**
+   * Moves the end of the session (its maximum duration) to this instant: access was extended.
+   * The warning comes warnBeforeMs before, as for any maximum duration.
+   */
+  setDeadline(atMs: number, why: string): void {
+    if (this.state !== 'active') return;
+    this.cancelMax?.();
+    this.cancelMaxWarn?.();
+    const now = this.clock.now();
+    const left = Math.max(0, atMs - now);
+    const { warnBeforeMs } = this.limits;
+    this.cancelMaxWarn = this.clock.setTimer(Math.max(0, left - warnBeforeMs), () => this.warn(`this session ends in ${Math.round(Math.min(left, warnBeforeMs) / 1000)} seconds (${why})`, Math.min(left, warnBeforeMs)));
+    this.cancelMax = this.clock.setTimer(left, () => this.end({ state: 'ended', reason: 'max_duration', message: `the session reached its end (${why})` }));
+    this.rec.marker(`session end moved to ${new Date(atMs).toISOString()}: ${why}`);
+  }
+
   /** Warns the participants (terminal line, recording marker, event), e.g. an access window ending. */
   warn(message: string, ms: number): void {
     if (this.state !== 'active') return;

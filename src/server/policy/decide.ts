@@ -49,6 +49,10 @@ export interface Constraints {
    * windows); maxSessionMinutes is at most the time until then, so the session ends with them.
    */
   windowEndsAt?: string;
+  /** The rules' own maximum session length (maxSessionMinutes also counts the windows and the request). */
+  rulesMaxSessionMinutes?: number;
+  /** When the approved access request that allows the session ends. */
+  accessEndsAt?: string;
 }
 
 export interface MatchedRule {
@@ -281,7 +285,7 @@ async function decideGates(ex: Executor, input: DecideInput): Promise<Decision &
   const approvalGroup = await groupLabel(ex, f.approvals?.groupId);
   const sessionGroup = await groupLabel(ex, f.session?.groupId);
   const constraints: Constraints = {
-    ...(f.maxSession ? { maxSessionMinutes: f.maxSession.v } : {}),
+    ...(f.maxSession ? { maxSessionMinutes: f.maxSession.v, rulesMaxSessionMinutes: f.maxSession.v } : {}),
     ...(f.idle ? { idleTimeoutMinutes: f.idle.v } : {}),
     clipboard: f.clipboard,
     fileTransfer: f.fileTransfer,
@@ -318,6 +322,7 @@ async function decideGates(ex: Executor, input: DecideInput): Promise<Decision &
       if (!problem) {
         const left = Math.max(1, Math.floor((Date.parse(req.validUntil) - at.getTime()) / 60_000));
         if (constraints.maxSessionMinutes === undefined || left < constraints.maxSessionMinutes) constraints.maxSessionMinutes = left;
+        constraints.accessEndsAt = new Date(req.validUntil).toISOString();
         return {
           outcome: 'allow',
           reasons: [`granted: ${asset.name} ${method.protocol}:${method.port}`, `approved access request ${req.id}, valid until ${fmtInstant(new Date(req.validUntil).toISOString())}`, ...notes],

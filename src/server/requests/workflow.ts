@@ -42,6 +42,8 @@ export interface Who {
 export interface SessionControl {
   list(): LiveSession[];
   terminate(id: string, by: Actor, reason: string): Promise<void>;
+  /** Access grew (an extension was approved): the live sessions' limits are worked out again. */
+  refreshLimits?(userId: string, assetIds: string[]): Promise<void>;
 }
 
 export interface RequestWorkflowOptions {
@@ -65,6 +67,8 @@ const conflict = (m: string) => new DomainError('conflict', m);
 interface Outcome<T> {
   value: T;
   endSessions?: { requesterId: string; assetIds: string[]; reason: string; by: Actor };
+  /** An extension was approved: live sessions may now last until its new end. */
+  extendSessions?: { requesterId: string; assetIds: string[] };
 }
 
 /**
@@ -454,6 +458,7 @@ export class RequestWorkflow {
         requestId: id, decision: 'approved', decidedBy: { username: who.username }, comment: comment || null, assets: view.assets.map((a) => a.name), start: view.start, end: view.end, timeZone: row.time_zone, link: `/requests/${id}`,
       }, { ex: tx });
       await this.notify.emit(kind === 'request' ? 'request.approved' : 'request.extended', { ...this.payload(view), approvedBy: who.username }, { ex: tx });
+      if (kind === 'extension') return { value: view, extendSessions: { requesterId: row.requester_id, assetIds: view.assets.map((a) => a.id) } };
     }
     return { value: view };
   }
@@ -591,6 +596,8 @@ export class RequestWorkflow {
   }
 
   async afterCommit(out: Outcome<unknown>): Promise<void> {
+    const x = out.extendSessions;
+    if (x) await this.sessions.refreshLimits?.(x.requesterId, x.assetIds).catch((err) => this.logger.error({ err }, 'could not extend the live sessions of an extended access request'));
     const e = out.endSessions;
     if (!e) return;
     const live = this.sessions.list().filter((s) => {

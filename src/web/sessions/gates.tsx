@@ -86,6 +86,9 @@ export function WaitingSessionsPanel() {
   const q = useWaitingSessions();
   const [target, setTarget] = useState<{ w: Waiting; action: 'approve' | 'reject' } | null>(null);
   const items = q.data?.items ?? [];
+  // Only a session that still waits: once decided (the refetch after the decision can unmount the
+  // modal before its onClose runs) or withdrawn, the next waiting session must not reopen it.
+  const current = target && items.some((w) => w.sessionId === target.w.sessionId) ? target : null;
   if (!items.length) return null;
   return (
     <Card withBorder radius="md" padding="md" mt="lg" data-testid="waiting-sessions">
@@ -139,7 +142,7 @@ export function WaitingSessionsPanel() {
           ))}
         </Table.Tbody>
       </Table>
-      <DecideModal target={target} onClose={() => setTarget(null)} />
+      <DecideModal target={current} onClose={() => setTarget(null)} />
     </Card>
   );
 }
