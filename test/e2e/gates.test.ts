@@ -18,9 +18,10 @@
  *
  * Break-glass: RTU-BG needs an approved access request, and a rule lets the vendor break glass.
  * Connect fails with the policy's reason and offers "Break glass…"; the vendor writes a reason and
- * connects: the session is active with the Break-glass badge. After the vendor disconnects, the
- * admin finds it in "Break-glass sessions to review" on the Dashboard, signs it off with a note,
- * it leaves the queue, and the audit log's session.review event has the note.
+ * connects: the session is active with the Break-glass badge. The admin opens the console and finds
+ * it, live, in "Break-glass sessions to review" on the Dashboard; once the vendor disconnects the
+ * row offers "Sign off" within a few seconds, the admin signs it off with a note, it leaves the
+ * queue, and the audit log's session.review event has the note.
  *
  * None of the flows causes an HTTP error in the browser: no page errors, no CSP violations and no
  * console errors at all are allowed (watchedContext only lets the login page's 401 probe pass).
@@ -290,7 +291,6 @@ test('session gates: live approval, moderated session, break-glass', async (t) =
     assert.deepEqual(moderate.json.items.map((e: { actor: { name: string }; target: { id: string } }) => [e.actor.name, e.target.id]), [[gw.admin.username, sessionId]]);
     await watch2.close();
     await tab.close();
-    await admin.getByTestId('nav-dashboard').click();
   });
 
   await t.test('break-glass: refused with the policy reason, the vendor breaks glass with a reason, the admin signs off the review', async () => {
@@ -323,13 +323,19 @@ test('session gates: live approval, moderated session, break-glass', async (t) =
     const sessionId = queue.json.items[0].id as string;
     assert.equal(queue.json.items[0].breakGlass.reason, BG_REASON);
 
+    // Alerted (every administrator is emailed), the admin opens the console: the Dashboard's review
+    // queue lists the session, live, to watch; no sign-off while it runs.
+    await admin.goto(gw.url);
+    const item = admin.locator(`[data-testid="review-queue"] [data-testid="review-item"][data-session-id="${sessionId}"]`);
+    await item.getByRole('link', { name: 'Watch (live)' }).waitFor();
+    assert.equal(await item.getByTestId('review-sign-off').count(), 0, 'no sign-off while the session is live');
+
     await tab.getByTestId('terminal-disconnect').click();
     await tab.getByTestId('session-ended').waitFor();
     assert.match((await tab.getByTestId('session-end-message').textContent()) ?? '', /You closed the session/);
     await tab.close();
 
-    // The admin has been on the Dashboard all along: the queue shows up and offers the sign-off.
-    const item = admin.locator(`[data-testid="review-queue"] [data-testid="review-item"][data-session-id="${sessionId}"]`);
+    // Once it has ended the Dashboard offers the sign-off within a few seconds, without a reload.
     await item.getByTestId('review-sign-off').waitFor({ timeout: 8_000 });
     const text = (await item.textContent()) ?? '';
     assert.ok(text.includes(VENDOR) && text.includes(BREAK_GLASS_ASSET) && text.includes(BG_REASON), text);

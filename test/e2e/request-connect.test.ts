@@ -11,7 +11,7 @@
  * reasons on the end screen ("needs 1 approval", "an approved access request is needed"). The
  * admin, in a second browser context, approves in the Approvals inbox with a comment; the vendor
  * sees the request as upcoming. The gateway's clock then jumps to the window's start (real time
- * plus an offset, like the JumpClock of sessions.test.ts), My access lists it as reachable now,
+ * plus an offset, the JumpClock of test/helpers/clock.ts), My access lists it as reachable now,
  * and the vendor's Connect opens an SSH session in the xterm: `echo REQ-$((6*7))` answers REQ-42.
  * The session row names the vendor and the asset, the audit log has the refused open, the
  * approval (with its comment) and the session's open, and no page had errors or CSP violations.
@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type Lab, type LabTarget, removeLabAccount, startLab } from '../../lab/index.js';
-import type { Clock } from '../../src/server/broker/clock.js';
+import { JumpClock, wallClock } from '../helpers/clock.js';
 import { ensureConsoleBuilt, launchChromium, signIn as signInAs, watchedContext } from '../helpers/browser.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -37,34 +37,6 @@ declare global {
   }
 }
 
-/**
- * Real time that the test can move ahead: timers run on their own, and jump() fires the ones it
- * passes at once. The gateway's broker, request workflow and notifier all run on it.
- */
-class JumpClock implements Clock {
-  private offset = 0;
-  private timers = new Set<{ at: number; fn: () => void; handle: ReturnType<typeof setTimeout> }>();
-  now(): number {
-    return Date.now() + this.offset;
-  }
-  setTimer(ms: number, fn: () => void): () => void {
-    const t = { at: this.now() + ms, fn, handle: setTimeout(() => this.timers.delete(t) && fn(), ms) };
-    t.handle.unref?.();
-    this.timers.add(t);
-    return () => {
-      clearTimeout(t.handle);
-      this.timers.delete(t);
-    };
-  }
-  jump(ms: number): void {
-    this.offset += ms;
-    for (const t of [...this.timers].sort((a, b) => a.at - b.at)) {
-      if (t.at > this.now() || !this.timers.delete(t)) continue;
-      clearTimeout(t.handle);
-      t.fn();
-    }
-  }
-}
 
 const LAB_ACCOUNT = 'pce2ereqconn';
 const run = Date.now().toString(36);
@@ -94,15 +66,6 @@ const labDir = mkdtempSync(join(tmpdir(), 'portcullis-e2e-reqconn-'));
 const clock = new JumpClock();
 const problems: string[] = [];
 
-/** An instant as the wall clock of `tz` ("YYYY-MM-DDTHH:MM", the value of a datetime-local input). */
-function wallClock(ms: number, tz: string): string {
-  const p = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
-      .formatToParts(new Date(ms))
-      .map((x) => [x.type, x.value]),
-  );
-  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
-}
 
 /** What the page's terminal shows right now. */
 const screen = (p: Page) => p.evaluate(() => window.portcullisTerminal?.text() ?? '');

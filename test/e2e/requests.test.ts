@@ -16,6 +16,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { wallClock } from '../helpers/clock.js';
 import { ensureConsoleBuilt, launchChromium, signIn as signInAs, watchedContext } from '../helpers/browser.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -38,15 +39,6 @@ let assetId = '';
 let vendorId = '';
 const problems: string[] = [];
 
-/** An instant as the wall clock of `tz` ("YYYY-MM-DDTHH:MM", the value of a datetime-local input). */
-function wallClock(ms: number, tz: string): string {
-  const p = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
-      .formatToParts(new Date(ms))
-      .map((x) => [x.type, x.value]),
-  );
-  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
-}
 
 /** Whole hours from now, in the future. */
 const hoursAhead = (h: number) => Math.ceil((Date.now() + h * 3_600_000) / 3_600_000) * 3_600_000;

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { type Lab, type LabTarget, removeLabAccount, startLab } from '../../lab/index.js';
-import type { Clock } from '../../src/server/broker/clock.js';
+import { JumpClock } from '../helpers/clock.js';
 import { ensureConsoleBuilt, launchChromium, signIn as signInAs, watchedContext } from '../helpers/browser.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -37,34 +37,6 @@ declare global {
 const LAB_ACCOUNT = 'pce2esess';
 
 
-/**
- * Real time that the test can also jump ahead (the broker's idle timer): timers run on their own,
- * and jump() fires the ones it passes at once. Recordings and timestamps move with it.
- */
-class JumpClock implements Clock {
-  private offset = 0;
-  private timers = new Set<{ at: number; fn: () => void; handle: ReturnType<typeof setTimeout> }>();
-  now(): number {
-    return Date.now() + this.offset;
-  }
-  setTimer(ms: number, fn: () => void): () => void {
-    const t = { at: this.now() + ms, fn, handle: setTimeout(() => this.timers.delete(t) && fn(), ms) };
-    t.handle.unref?.();
-    this.timers.add(t);
-    return () => {
-      clearTimeout(t.handle);
-      this.timers.delete(t);
-    };
-  }
-  jump(ms: number): void {
-    this.offset += ms;
-    for (const t of [...this.timers].sort((a, b) => a.at - b.at)) {
-      if (t.at > this.now() || !this.timers.delete(t)) continue;
-      clearTimeout(t.handle);
-      t.fn();
-    }
-  }
-}
 
 const run = Date.now().toString(36);
 const SSH_ASSET = `PLC-SESS-${run}`;

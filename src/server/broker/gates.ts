@@ -45,16 +45,8 @@ export interface GateActor {
   ip: string | null;
 }
 
-export interface WaitingSession {
-  sessionId: string;
+export interface WaitingSession extends Omit<GateSubject, 'siteTimezone'> {
   waitingFor: GateKind;
-  userId: string;
-  username: string;
-  assetId: string;
-  assetName: string;
-  protocol: string;
-  port: number;
-  sourceIp: string | null;
   since: string;
   /** Approval gates: how many are needed, from whom, and who approved so far. */
   approvals?: { needed: number; group: { id: string; name: string } | null; by: { name: string; at: string }[] };
@@ -115,9 +107,9 @@ export class SessionGates {
     const { db, clock } = this.o;
     const id = subject.sessionId;
     const since = new Date(clock.now()).toISOString();
+    const { siteTimezone: _tz, ...who } = subject;
     const view: WaitingSession = {
-      sessionId: id, waitingFor: spec.kind, userId: subject.userId, username: subject.username, assetId: subject.assetId, assetName: subject.assetName,
-      protocol: subject.protocol, port: subject.port, sourceIp: subject.sourceIp, since,
+      ...who, waitingFor: spec.kind, since,
       ...(spec.kind === 'approval' ? { approvals: { needed: spec.count, group: spec.group ?? null, by: [] } } : {}),
     };
     await db.updateTable('remote_sessions').set({ waiting_for: spec.kind }).where('id', '=', id).execute();

@@ -152,7 +152,8 @@ export function ReviewQueuePanel() {
   const q = useQuery({
     queryKey: [...KEY, 'reviews'],
     queryFn: ({ signal }) => api.get<{ items: BrokeredSession[] }>('/sessions', { breakGlass: 'pending', limit: 100 }, signal),
-    refetchInterval: 30_000,
+    // A listed session still live can end any moment: its Sign off must not wait half a minute.
+    refetchInterval: (query) => (query.state.data?.items.some((s) => s.state === 'active' || s.state === 'pending') ? 3000 : 30_000),
   });
   const [target, setTarget] = useState<BrokeredSession | null>(null);
   const [note, setNote] = useState('');
