@@ -229,6 +229,9 @@ describe('session gates: live approval, moderated sessions, break-glass (real la
     mod.ws.close();
     await until('paused', () => s.view().paused);
     await until('the owner is told', () => owner.evs.some((e) => e.type === 'paused' && e.paused));
+    const waitingAgain = (await as.lead2!.get('/api/v1/sessions/waiting')).json.items as { sessionId: string; paused: boolean; waitingFor: string; port: number }[];
+    assert.deepEqual(waitingAgain.map((x) => [x.sessionId, x.waitingFor, x.paused, x.port]), [[s.id, 'moderator', true, sshPort]], 'a paused session is listed for moderators to rejoin');
+    assert.deepEqual((await as.vendor!.get('/api/v1/sessions/waiting')).json.items, [], 'not to its user');
     assert.match(owner.text, /paused: the moderator lead\.one left/);
     s.input(Buffer.from('echo LOST-$((1+1))\n'));
     await new Promise((r) => setTimeout(r, 400));

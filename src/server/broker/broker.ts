@@ -299,7 +299,7 @@ export class Broker {
   }
 
   private meta(p: Prepared, protocol: OpenRequest['protocol']) {
-    return { id: p.id, userId: p.user.id, username: p.user.username, assetId: p.asset.id, assetName: p.asset.name, protocol, moderated: p.gates.some((g) => g.kind === 'moderator'), breakGlass: p.breakGlass !== null };
+    return { id: p.id, userId: p.user.id, username: p.user.username, assetId: p.asset.id, assetName: p.asset.name, protocol, port: p.method.port, moderated: p.gates.some((g) => g.kind === 'moderator'), breakGlass: p.breakGlass !== null };
   }
 
   /**

@@ -40,7 +40,7 @@ export interface Attached {
   blocked: boolean;
 }
 
-export type SessionMeta = Omit<LiveSessionView, 'state' | 'watchers' | 'startedAt' | 'cols' | 'rows' | 'kind' | 'paused'>;
+export type SessionMeta = Omit<LiveSessionView, 'state' | 'watchers' | 'startedAt' | 'cols' | 'rows' | 'kind' | 'paused' | 'pausedSince'>;
 
 /**
  * What every live brokered session shares, whatever it carries (terminal bytes or a display):
@@ -75,6 +75,7 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
   private cancelOwnerWait: (() => void) | undefined;
   /** Moderated sessions: paused while no moderator watches (see pauseChanged). */
   private wasPaused: boolean;
+  private pausedAt: string | null = null;
   private cancelAbsent: (() => void) | undefined;
 
   constructor(
@@ -88,6 +89,7 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
     this.done = new Promise((r) => (this.resolveDone = r));
     this.startedAt = new Date(clock.now()).toISOString();
     this.wasPaused = meta.moderated;
+    if (meta.moderated) this.pausedAt = this.startedAt;
     this.cancelOwnerWait = clock.setTimer(OWNER_WAIT_MS, () => this.startFlowing());
     rec.on('fault', (err: Error) => this.end({ state: 'failed', reason: 'recording_failed', message: `the recording could not be written (${err.message}): the session was ended` }));
     if (meta.moderated) this.armAbsent();
@@ -129,7 +131,7 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
 
   view(): LiveSessionView {
     const size = this.currentSize();
-    return { ...this.meta, kind: this.kind, state: this.state, startedAt: this.startedAt, cols: size.cols, rows: size.rows, watchers: this.watchers(), paused: this.paused };
+    return { ...this.meta, kind: this.kind, state: this.state, startedAt: this.startedAt, cols: size.cols, rows: size.rows, watchers: this.watchers(), paused: this.paused, pausedSince: this.paused ? this.pausedAt : null };
   }
 
   /** A moderated session with no moderator watching: the owner's input is dropped, the asset's output waits. */
@@ -147,6 +149,7 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
     const paused = this.paused;
     if (paused === this.wasPaused || this.state !== 'active') return;
     this.wasPaused = paused;
+    this.pausedAt = paused ? new Date(this.clock.now()).toISOString() : null;
     const message = paused
       ? `paused: the moderator ${who} left. The session continues when a moderator watches again`
       : `moderator ${who} is watching: the session ${this.flowing ? 'continues' : 'starts'}`;

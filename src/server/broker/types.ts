@@ -71,6 +71,7 @@ export interface LiveSessionView {
   assetId: string;
   assetName: string;
   protocol: 'ssh' | 'telnet' | 'vnc' | 'rdp';
+  port: number;
   startedAt: string | null;
   /** The owner's terminal size now (columns, rows), or the display's size in pixels (width, height). */
   cols: number;
@@ -80,6 +81,8 @@ export interface LiveSessionView {
   moderated: boolean;
   /** Moderated and no moderator watching right now: input and output wait. */
   paused: boolean;
+  /** Since when it is paused (null while not). */
+  pausedSince: string | null;
   /** Opened by break-glass (flagged for review). */
   breakGlass: boolean;
 }

@@ -233,7 +233,7 @@ export function SessionScreen({ mode }: { mode: SessionMode }) {
     return () => clearInterval(t);
   }, [end]);
 
-  const assetLabel = session?.assetName ?? (watching ? 'Session' : 'Connecting…');
+  const assetLabel = session?.assetName ?? (watching ? 'Session' : end ? 'Not connected' : waiting ? 'Waiting…' : 'Connecting…');
   useEffect(() => {
     const what = session ? `${watching ? `${session.username} on ` : ''}${session.assetName} (${PROTOCOL_LABELS[session.protocol]})` : watching ? 'Watch session' : 'Terminal';
     document.title = `${end ? '◼ ' : ''}${what} · Portcullis`;

@@ -14,7 +14,8 @@ import { IconAlert, IconEye } from '../common/icons';
  * moderator, and break-glass sessions waiting for their review. Polled every few seconds: a user
  * is waiting on the other side.
  */
-type Waiting = WaitingSession & { approvedByMe: boolean };
+/** `paused`: a moderated session that lost its moderator (live, waiting for one to rejoin). */
+type Waiting = WaitingSession & { approvedByMe: boolean; paused: boolean };
 
 const KEY = ['sessions', 'gates'];
 
@@ -116,7 +117,9 @@ export function WaitingSessionsPanel() {
               </Table.Td>
               <Table.Td>
                 {w.waitingFor === 'moderator'
-                  ? 'a moderator'
+                  ? w.paused
+                    ? 'a moderator (paused: the moderator left)'
+                    : 'a moderator'
                   : `approval ${w.approvals?.by.length ?? 0} of ${w.approvals?.needed ?? 1}${w.approvals?.group ? ` (${w.approvals.group.name})` : ''}`}
               </Table.Td>
               <Table.Td>{formatDateTime(w.since)}</Table.Td>
@@ -124,7 +127,7 @@ export function WaitingSessionsPanel() {
                 <Group gap={6} justify="flex-end" wrap="nowrap">
                   {w.waitingFor === 'moderator' ? (
                     <Button size="xs" leftSection={<IconEye size={14} />} component={Link} to={`/sessions/${w.sessionId}/watch`} target="_blank" data-testid="moderate-session">
-                      Join as moderator
+                      {w.paused ? 'Rejoin as moderator' : 'Join as moderator'}
                     </Button>
                   ) : (
                     <>

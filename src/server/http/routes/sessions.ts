@@ -131,7 +131,15 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
         const g = w.approvals?.group;
         return g ? groups.has(g.id) : me.role === 'Administrator';
       });
-      return { items: items.map((w) => ({ ...w, approvedByMe: w.approvals?.by.some((b) => b.name === me.username) ?? false })) };
+      // Moderated sessions that lost their moderator wait too (paused): moderators may rejoin.
+      const paused = staff
+        ? broker
+            .list()
+            .map((s) => s.view())
+            .filter((v) => v.paused && v.userId !== me.id)
+            .map((v) => ({ sessionId: v.id, waitingFor: 'moderator' as const, paused: true, userId: v.userId, username: v.username, assetId: v.assetId, assetName: v.assetName, protocol: v.protocol, port: v.port, sourceIp: null, since: v.pausedSince ?? v.startedAt ?? '' }))
+        : [];
+      return { items: [...items.map((w) => ({ ...w, paused: false, approvedByMe: w.approvals?.by.some((b) => b.name === me.username) ?? false })), ...paused.map((p) => ({ ...p, approvedByMe: false }))] };
     } });
 
   r.route({ method: 'POST', url: '/api/v1/sessions/:id/approve', tag: 'sessions', summary: 'Approve a session waiting for a live approval; it opens once enough distinct approvers (never its user) approved', access: 'authenticated', params: idParams,
