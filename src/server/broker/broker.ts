@@ -165,9 +165,10 @@ export class Broker {
       gate.kind === 'approval'
         ? `waiting for approval: ${gate.count === 1 ? 'an approver' : `${gate.count} approvers`}${gate.group ? ` from group ${gate.group.name}` : ''} must approve this session`
         : 'waiting for a moderator: this session starts when a moderator joins to watch it';
-    req.onWait?.({ sessionId: p.id, waitingFor: gate.kind, message });
     try {
-      await this.gates.wait({ sessionId: p.id, userId: p.user.id, username: p.user.username, assetId: p.asset.id, assetName: p.asset.name, protocol: req.protocol, port: req.port, sourceIp: req.sourceIp, siteTimezone: p.site.timezone }, gate, req.signal);
+      await this.gates.wait({ sessionId: p.id, userId: p.user.id, username: p.user.username, assetId: p.asset.id, assetName: p.asset.name, protocol: req.protocol, port: req.port, sourceIp: req.sourceIp, siteTimezone: p.site.timezone }, gate, req.signal, () =>
+        req.onWait?.({ sessionId: p.id, waitingFor: gate.kind, message }),
+      );
     } catch (err) {
       if (!(err instanceof GateFailed)) throw err;
       await this.finish(p.id, p.actor, { state: err.reason === 'cancelled' ? 'ended' : 'failed', reason: err.reason, message: err.message, ...(err.by ? { terminatedBy: err.by } : {}) }, null);

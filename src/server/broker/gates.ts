@@ -103,7 +103,7 @@ export class SessionGates {
    * Waits at the gate. Resolves (with the moderator, for a moderator gate) when it is passed;
    * rejects with GateFailed otherwise. The row says what it waits for meanwhile.
    */
-  async wait(subject: GateSubject, spec: GateSpec, signal?: AbortSignal): Promise<GateActor | undefined> {
+  async wait(subject: GateSubject, spec: GateSpec, signal?: AbortSignal, onWaiting?: () => void): Promise<GateActor | undefined> {
     const { db, clock } = this.o;
     const id = subject.sessionId;
     const since = new Date(clock.now()).toISOString();
@@ -112,7 +112,6 @@ export class SessionGates {
       ...who, waitingFor: spec.kind, since,
       ...(spec.kind === 'approval' ? { approvals: { needed: spec.count, group: spec.group ?? null, by: [] } } : {}),
     };
-    await db.updateTable('remote_sessions').set({ waiting_for: spec.kind }).where('id', '=', id).execute();
     const passed = new Promise<GateActor | undefined>((resolve, reject) => {
       const e: Entry = { view, subject, spec, approvers: new Set(), resolve, reject, cancelTimer: () => {} };
       e.cancelTimer = clock.setTimer(this.o.waitMs, () =>
@@ -120,6 +119,9 @@ export class SessionGates {
       );
       this.waiting.set(id, e);
     });
+    // Registered first: whoever hears of the wait (the user, an approver's API client) can act on it.
+    onWaiting?.();
+    await db.updateTable('remote_sessions').set({ waiting_for: spec.kind }).where('id', '=', id).execute();
     const onAbort = () => this.settle(id, new GateFailed('cancelled', 'the user left while the session waited'));
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
