@@ -141,7 +141,7 @@ for (const dialect of DIALECTS) {
       const second = await as.b!.post(`/api/v1/requests/${req.id}/approve`, {});
       assert.equal(second.status, 200, second.text);
       assert.equal(second.json.state, 'approved');
-      assert.deepEqual(second.json.approvals.map((a: { approver: string }) => a.approver).sort(), ['approver.a', 'approver.b']);
+      assert.deepEqual(second.json.approvals.map((a: { approver: string; via: string }) => `${a.approver} via ${a.via}`).sort(), ['approver.a via console', 'approver.b via console'], 'signed-in browsers decide via the console');
       const decided = await outbox('request_decided');
       assert.equal(decided.length, 1);
       assert.deepEqual(JSON.parse(decided[0]!.recipients), ['acme.jo@plant.test']);
@@ -222,6 +222,7 @@ for (const dialect of DIALECTS) {
       const approved = await api.request('POST', `/api/v1/requests/${created.json.id}/approve`, { comment: 'CAB approved' }, bearer);
       assert.equal(approved.status, 200, approved.text);
       assert.equal(approved.json.state, 'approved');
+      assert.deepEqual(approved.json.approvals.map((a: { via: string }) => a.via), ['api'], 'a token decides via the API');
       const revoked = await api.request('POST', `/api/v1/requests/${created.json.id}/revoke`, { comment: 'change rolled back' }, bearer);
       assert.equal(revoked.json.state, 'revoked');
       const other = await api.request('POST', '/api/v1/requests', { ...body, start: inHours(100) }, bearer);

@@ -496,7 +496,7 @@ export interface AccessRequestApprovalsTable {
   approver_name: string;
   decision: 'approve' | 'deny';
   comment: string | null;
-  via: 'api' | 'itsm';
+  via: 'console' | 'api' | 'itsm';
   created_at: string;
 }
 

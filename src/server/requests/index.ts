@@ -4,4 +4,4 @@
  */
 export { getItsmSettings, handleItsmWebhook, ITSM_SECRET_PURPOSE, itsmSettingsPutSchema, putItsmSettings } from './itsm.js';
 export * from './model.js';
-export { RequestWorkflow, type RequestWorkflowOptions, type SessionControl, type Who } from './workflow.js';
+export { RequestWorkflow, type RequestWorkflowOptions, type SessionControl, type Via, type Who } from './workflow.js';

@@ -56,7 +56,8 @@ export interface RequestWorkflowOptions {
   pollMs?: number;
 }
 
-type Via = 'api' | 'itsm';
+/** Where a decision came from: the console (signed-in browser), the REST API (a token), the ITSM webhook. */
+export type Via = 'console' | 'api' | 'itsm';
 const DAY = 86_400_000;
 const OPEN_STATES = ['pending', 'approved'] as const;
 const fmt = (d: Date | string) => `${new Date(d).toISOString().slice(0, 16).replace('T', ' ')} UTC`;

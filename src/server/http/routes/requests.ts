@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
   approveSchema, cancelSchema, denySchema, extendSchema, getItsmSettings, handleItsmWebhook, itsmSettingsPutSchema, putItsmSettings, type AccessRequest,
-  requestCreateSchema, requestFilterSchema, RequestWorkflow, revokeSchema, type Who,
+  requestCreateSchema, requestFilterSchema, RequestWorkflow, revokeSchema, type Via, type Who,
 } from '../../requests/index.js';
 import { answerList } from '../list.js';
 import { createRouter, idParams, type Router } from '../route.js';
@@ -11,6 +11,8 @@ import type { AppDeps } from '../server.js';
 const ADMIN = ['Administrator'] as const;
 const ITSM_WEBHOOK = '/api/v1/requests/itsm/webhook';
 
+/** A browser's console session, or an API token. */
+const viaOf = (req: FastifyRequest): Via => (req.auth?.session.token ? 'api' : 'console');
 const whoOf = (req: FastifyRequest): Who => {
   const u = req.auth!.session.user;
   return { id: u.id, username: u.username, role: u.role };
@@ -34,9 +36,9 @@ export function requestRoutes(r: Router, app: FastifyInstance, deps: AppDeps) {
   r.route({ method: 'GET', url: '/api/v1/requests/:id', tag: 'requests', summary: 'Get an access request', access: 'authenticated', params: idParams,
     handler: ({ params, req }) => wf.get(whoOf(req), params.id) });
   r.route({ method: 'POST', url: '/api/v1/requests/:id/approve', tag: 'requests', summary: 'Approve (one approval of the N required; never your own request)', access: 'authenticated', params: idParams, body: approveSchema,
-    handler: ({ ctx, params, body, req }) => wf.approve(whoOf(req), ctx.actor, params.id, body.comment) });
+    handler: ({ ctx, params, body, req }) => wf.approve(whoOf(req), ctx.actor, params.id, body.comment, viaOf(req)) });
   r.route({ method: 'POST', url: '/api/v1/requests/:id/deny', tag: 'requests', summary: 'Deny with a reason', access: 'authenticated', params: idParams, body: denySchema,
-    handler: ({ ctx, params, body, req }) => wf.deny(whoOf(req), ctx.actor, params.id, body.comment) });
+    handler: ({ ctx, params, body, req }) => wf.deny(whoOf(req), ctx.actor, params.id, body.comment, viaOf(req)) });
   r.route({ method: 'POST', url: '/api/v1/requests/:id/extend', tag: 'requests', summary: 'Ask for a longer window (a new approval round)', access: 'authenticated', params: idParams, body: extendSchema,
     handler: ({ ctx, params, body, req }) => wf.extend(whoOf(req), ctx.actor, params.id, body) });
   r.route({ method: 'POST', url: '/api/v1/requests/:id/cancel', tag: 'requests', summary: 'Cancel my request (before or during its window; live sessions end)', access: 'authenticated', params: idParams, body: cancelSchema,
