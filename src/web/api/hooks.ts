@@ -10,7 +10,7 @@ export type CacheKey = Resource | 'me' | 'settings' | 'tokens' | 'ldap-domains' 
 export const PAGE_SIZE = 50;
 
 /** One paginated list (cursor "load more"), keyed by resource and filters. */
-export function useList<T>(resource: Resource, filters: Query, options: { enabled?: boolean; refetchInterval?: number } = {}) {
+export function useList<T>(resource: Resource, filters: Query, options: { enabled?: boolean; refetchInterval?: number; staleTime?: number } = {}) {
   const query = useInfiniteQuery({
     queryKey: [resource, 'list', filters],
     queryFn: ({ pageParam, signal }) => api.get<Page<T>>(`/${resource}`, { ...filters, limit: PAGE_SIZE, cursor: pageParam }, signal),
@@ -19,6 +19,7 @@ export function useList<T>(resource: Resource, filters: Query, options: { enable
     placeholderData: keepPreviousData,
     enabled: options.enabled ?? true,
     refetchInterval: options.refetchInterval,
+    ...(options.staleTime !== undefined ? { staleTime: options.staleTime } : {}),
   });
   const items = query.data?.pages.flatMap((p) => p.items) ?? [];
   return { ...query, items };

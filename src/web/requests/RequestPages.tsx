@@ -50,7 +50,8 @@ export function MyAccessPage() {
   const me = useMe();
   const [formOpen, setFormOpen] = useState(false);
   const [created, setCreated] = useState<AccessRequest | null>(null);
-  const list = useList<AccessRequest>('requests', { userId: me.id }, { refetchInterval: 30_000 });
+  // Fresh on every visit and every 10 s: a vendor waits here for a decision.
+  const list = useList<AccessRequest>('requests', { userId: me.id }, { refetchInterval: 10_000, staleTime: 0 });
   const actions = useRowActions();
   const items = list.items;
   const now = items.filter((r) => windowStatus(r) === 'open');
