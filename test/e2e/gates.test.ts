@@ -37,15 +37,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type Lab, type LabTarget, removeLabAccount, startLab } from '../../lab/index.js';
-import { ensureConsoleBuilt, launchChromium, signIn as signInAs, watchedContext } from '../helpers/browser.js';
+import { ensureConsoleBuilt, launchChromium, signIn as signInAs, watchedContext, screen, waitForScreen, closeAll } from '../helpers/browser.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 
-/** The console's test hook (src/web/sessions/terminalMedia.ts): the screen of the page's terminal. */
-declare global {
-  interface Window {
-    portcullisTerminal?: { text: () => string; size: () => { cols: number; rows: number } };
-  }
-}
 
 const LAB_ACCOUNT = 'pce2egates';
 const run = Date.now().toString(36);
@@ -73,18 +67,7 @@ const labDir = mkdtempSync(join(tmpdir(), 'portcullis-e2e-gates-'));
 const shots = process.env.PORTCULLIS_E2E_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'portcullis-e2e-gates-shots-'));
 const problems: string[] = [];
 
-/** What the page's terminal shows right now. */
-const screen = (p: Page) => p.evaluate(() => window.portcullisTerminal?.text() ?? '');
 
-async function waitForScreen(p: Page, re: RegExp, timeout = 15_000): Promise<string> {
-  const t0 = Date.now();
-  for (;;) {
-    const text = await screen(p);
-    if (re.test(text)) return text;
-    if (Date.now() - t0 > timeout) throw new Error(`timed out waiting for ${re} on the terminal; it shows:\n${text}`);
-    await p.waitForTimeout(100);
-  }
-}
 
 /** Types a command into the page's terminal and presses Enter. */
 async function typeLine(p: Page, line: string): Promise<void> {
@@ -148,15 +131,7 @@ before(async () => {
   mkdirSync(shots, { recursive: true });
 });
 
-after(async () => {
-  await adminCtx?.close().catch(() => {});
-  await vendorCtx?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await gw?.stop();
-  await lab?.stop();
-  await removeLabAccount(LAB_ACCOUNT);
-  rmSync(labDir, { recursive: true, force: true });
-});
+after(() => closeAll([() => adminCtx?.close(), () => vendorCtx?.close(), () => browser?.close(), () => gw?.stop(), () => lab?.stop(), () => removeLabAccount(LAB_ACCOUNT), () => rmSync(labDir, { recursive: true, force: true })]));
 
 test('session gates: live approval, moderated session, break-glass', async (t) => {
   await signInAs(admin, gw.url, gw.admin.username, gw.admin.password);

@@ -27,15 +27,9 @@ import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type Lab, type LabTarget, removeLabAccount, startLab } from '../../lab/index.js';
 import { JumpClock, wallClock } from '../helpers/clock.js';
-import { ensureConsoleBuilt, launchChromium, signIn as signInAs, watchedContext } from '../helpers/browser.js';
+import { ensureConsoleBuilt, launchChromium, signIn as signInAs, watchedContext, screen, waitForScreen, closeAll } from '../helpers/browser.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 
-/** The console's test hook (src/web/sessions/terminalMedia.ts): the screen of the page's terminal. */
-declare global {
-  interface Window {
-    portcullisTerminal?: { text: () => string; size: () => { cols: number; rows: number } };
-  }
-}
 
 
 const LAB_ACCOUNT = 'pce2ereqconn';
@@ -67,18 +61,7 @@ const clock = new JumpClock();
 const problems: string[] = [];
 
 
-/** What the page's terminal shows right now. */
-const screen = (p: Page) => p.evaluate(() => window.portcullisTerminal?.text() ?? '');
 
-async function waitForScreen(p: Page, re: RegExp, timeout = 15_000): Promise<string> {
-  const t0 = Date.now();
-  for (;;) {
-    const text = await screen(p);
-    if (re.test(text)) return text;
-    if (Date.now() - t0 > timeout) throw new Error(`timed out waiting for ${re} on the terminal; it shows:\n${text}`);
-    await p.waitForTimeout(100);
-  }
-}
 
 /** My assets (a Client's start page) -> Connect on the asset's row -> SSH: the session's new tab. */
 async function connectFromMyAssets(p: Page): Promise<Page> {
@@ -124,15 +107,7 @@ before(async () => {
   vendor = await vendorCtx.newPage();
 });
 
-after(async () => {
-  await adminCtx?.close().catch(() => {});
-  await vendorCtx?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await gw?.stop();
-  await lab?.stop();
-  await removeLabAccount(LAB_ACCOUNT);
-  rmSync(labDir, { recursive: true, force: true });
-});
+after(() => closeAll([() => adminCtx?.close(), () => vendorCtx?.close(), () => browser?.close(), () => gw?.stop(), () => lab?.stop(), () => removeLabAccount(LAB_ACCOUNT), () => rmSync(labDir, { recursive: true, force: true })]));
 
 test('access request flow: vendor requests, admin approves, vendor connects', async (t) => {
   let requestId = '';

@@ -23,16 +23,9 @@ import { after, before, test } from 'node:test';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { type Lab, type LabTarget, removeLabAccount, startLab } from '../../lab/index.js';
 import { JumpClock } from '../helpers/clock.js';
-import { ensureConsoleBuilt, launchChromium, signIn as signInAs, watchedContext } from '../helpers/browser.js';
+import { ensureConsoleBuilt, launchChromium, signIn as signInAs, watchedContext, screen, waitForScreen, closeAll } from '../helpers/browser.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 
-/** The console's test hooks (src/web/sessions): the screen of the page's terminal or player. */
-declare global {
-  interface Window {
-    portcullisTerminal?: { text: () => string; size: () => { cols: number; rows: number } };
-    portcullisPlayer?: { text: () => string; time: () => number };
-  }
-}
 
 const LAB_ACCOUNT = 'pce2esess';
 
@@ -70,18 +63,7 @@ const WARN_MS = 60_000;
 const newContext = (who: string) => watchedContext(browser, who, problems);
 const signIn = (p: Page, username: string, password: string) => signInAs(p, gw.url, username, password);
 
-/** What the page's terminal (live, watch) shows right now. */
-const screen = (p: Page) => p.evaluate(() => window.portcullisTerminal?.text() ?? '');
 
-async function waitForScreen(p: Page, re: RegExp, timeout = 15_000): Promise<string> {
-  const t0 = Date.now();
-  for (;;) {
-    const text = await screen(p);
-    if (re.test(text)) return text;
-    if (Date.now() - t0 > timeout) throw new Error(`timed out waiting for ${re} on the terminal; it shows:\n${text}`);
-    await p.waitForTimeout(100);
-  }
-}
 
 /** Clicks Connect on the asset's row (Assets page) and the protocol; returns the terminal's new tab. */
 async function connect(p: Page, assetName: string, protocol: 'ssh' | 'telnet'): Promise<Page> {
@@ -129,15 +111,7 @@ before(async () => {
   mkdirSync(shots, { recursive: true });
 });
 
-after(async () => {
-  await adminCtx?.close().catch(() => {});
-  await userCtx?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await gw?.stop();
-  await lab?.stop();
-  await removeLabAccount(LAB_ACCOUNT);
-  rmSync(labDir, { recursive: true, force: true });
-});
+after(() => closeAll([() => adminCtx?.close(), () => userCtx?.close(), () => browser?.close(), () => gw?.stop(), () => lab?.stop(), () => removeLabAccount(LAB_ACCOUNT), () => rmSync(labDir, { recursive: true, force: true })]));
 
 test('sessions: vault, terminal, watch, terminate, history, playback', async (t) => {
   let term: Page;

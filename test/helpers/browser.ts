@@ -75,3 +75,36 @@ export async function signIn(p: Page, baseUrl: string, username: string, passwor
   await p.getByTestId('login-submit').click();
   await p.getByTestId('user-menu').waitFor();
 }
+
+/** The console's test hooks (src/web/sessions): the screen of the page's terminal or player. */
+declare global {
+  interface Window {
+    portcullisTerminal?: { text: () => string; size: () => { cols: number; rows: number } };
+    portcullisPlayer?: { text: () => string; time: () => number };
+  }
+}
+
+/** What the page's terminal (live, watch) shows right now. */
+export const screen = (p: Page): Promise<string> => p.evaluate(() => window.portcullisTerminal?.text() ?? '');
+
+/** Waits until the page's terminal shows `re`; returns what it shows. */
+export async function waitForScreen(p: Page, re: RegExp, timeout = 15_000): Promise<string> {
+  const t0 = Date.now();
+  for (;;) {
+    const text = await screen(p);
+    if (re.test(text)) return text;
+    if (Date.now() - t0 > timeout) throw new Error(`timed out waiting for ${re} on the terminal; it shows:\n${text}`);
+    await p.waitForTimeout(100);
+  }
+}
+
+/** Closes what an end-to-end test opened, each step even if an earlier one failed. */
+export async function closeAll(steps: (() => unknown)[]): Promise<void> {
+  for (const step of steps) {
+    try {
+      await step();
+    } catch {
+      // teardown: keep going
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import { Alert, Badge, Button, Card, Group, Modal, Stack, Table, Text, Textarea } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
 import type { WaitingSession } from '../../server/broker/gates';
 import { api } from '../api/client';
@@ -30,6 +30,30 @@ export function useWaitingSessions() {
 function useGateMutation<V>(fn: (v: V) => Promise<unknown>) {
   const qc = useQueryClient();
   return useMutation({ mutationFn: fn, onSuccess: () => qc.invalidateQueries({ queryKey: ['sessions'] }) });
+}
+
+/** A dashboard panel's title with its count, and a table with these column headers. */
+function PanelTable({ title, count, color, columns, children }: { title: string; count: number; color: string; columns: string[]; children: ReactNode }) {
+  return (
+    <>
+      <Group gap="xs" mb="xs">
+        <IconAlert size={18} />
+        <Text fw={600}>{title}</Text>
+        <Badge color={color}>{count}</Badge>
+      </Group>
+      <Table>
+        <Table.Thead>
+          <Table.Tr>
+            {columns.map((c) => (
+              <Table.Th key={c}>{c}</Table.Th>
+            ))}
+            <Table.Th />
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>{children}</Table.Tbody>
+      </Table>
+    </>
+  );
 }
 
 /** Approve or reject one waiting session, with a comment (approve) or the reason the user reads (reject). */
@@ -93,22 +117,7 @@ export function WaitingSessionsPanel() {
   if (!items.length) return null;
   return (
     <Card withBorder radius="md" padding="md" mt="lg" data-testid="waiting-sessions">
-      <Group gap="xs" mb="xs">
-        <IconAlert size={18} />
-        <Text fw={600}>Sessions waiting for you</Text>
-        <Badge color="orange">{items.length}</Badge>
-      </Group>
-      <Table>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>User</Table.Th>
-            <Table.Th>Asset</Table.Th>
-            <Table.Th>Waiting for</Table.Th>
-            <Table.Th>Since</Table.Th>
-            <Table.Th />
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
+      <PanelTable title="Sessions waiting for you" count={items.length} color="orange" columns={['User', 'Asset', 'Waiting for', 'Since']}>
           {items.map((w) => (
             <Table.Tr key={w.sessionId} data-testid="waiting-session" data-session-id={w.sessionId} data-user={w.username}>
               <Table.Td>{w.username}</Table.Td>
@@ -143,8 +152,7 @@ export function WaitingSessionsPanel() {
               </Table.Td>
             </Table.Tr>
           ))}
-        </Table.Tbody>
-      </Table>
+      </PanelTable>
       <DecideModal target={current} onClose={() => setTarget(null)} />
     </Card>
   );
@@ -166,22 +174,7 @@ export function ReviewQueuePanel() {
   const live = (s: BrokeredSession) => s.state === 'active' || s.state === 'pending';
   return (
     <Card withBorder radius="md" padding="md" mt="lg" data-testid="review-queue" style={{ borderColor: 'var(--mantine-color-red-5)' }}>
-      <Group gap="xs" mb="xs">
-        <IconAlert size={18} />
-        <Text fw={600}>Break-glass sessions to review</Text>
-        <Badge color="red">{items.length}</Badge>
-      </Group>
-      <Table>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>User</Table.Th>
-            <Table.Th>Asset</Table.Th>
-            <Table.Th>Reason given</Table.Th>
-            <Table.Th>Started</Table.Th>
-            <Table.Th />
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
+      <PanelTable title="Break-glass sessions to review" count={items.length} color="red" columns={['User', 'Asset', 'Reason given', 'Started']}>
           {items.map((s) => (
             <Table.Tr key={s.id} data-testid="review-item" data-session-id={s.id}>
               <Table.Td>{s.user.username}</Table.Td>
@@ -219,8 +212,7 @@ export function ReviewQueuePanel() {
               </Table.Td>
             </Table.Tr>
           ))}
-        </Table.Tbody>
-      </Table>
+      </PanelTable>
       <Modal opened={!!target} onClose={() => setTarget(null)} title={<Text fw={600}>Sign off break-glass review</Text>} centered>
         {target && (
           <form
