@@ -65,6 +65,7 @@ describe('SSH front door with the real OpenSSH client', () => {
     const sshT = lab.targets.find((x) => x.protocol === 'ssh')!;
     const telT = lab.targets.find((x) => x.protocol === 'telnet')!;
     const site = (await admin.post('/api/v1/sites', { name: 'Front door lab', maxConnections: 10 })).json;
+    ids.site = site.id;
     const assets: [string, { protocol: string; port: number }[]][] = [
       ['PLC-01', [{ protocol: 'ssh', port: sshT.port }]],
       ['RTU-02', [{ protocol: 'telnet', port: telT.port }]],
@@ -362,5 +363,58 @@ describe('SSH front door with the real OpenSSH client', () => {
     const token = (await admin.post('/api/v1/tokens', { name: 'itsm', role: 'Client', expiresAt: new Date(Date.now() + 86_400_000).toISOString() })).json.secret;
     const viaToken = await t.client().post('/api/v1/me/ssh-keys', { name: 'planted', publicKey: extra.pub }, { authorization: `Bearer ${token}` });
     assert.equal(viaToken.status, 403);
+  });
+
+  it('gates at the front door: break-glass asked on the terminal with a reason; a moderated session waits for its moderator', async () => {
+    const sshT = lab.targets.find((x) => x.protocol === 'ssh')!;
+    for (const name of ['PLC-BG', 'HMI-MOD']) {
+      const a = await admin.post('/api/v1/assets', { name, siteId: ids.site, purdueLevel: 3, host: '127.0.0.1', accessMethods: [{ protocol: 'ssh', port: sshT.port }] });
+      assert.equal(a.status, 201, a.text);
+      ids[name] = a.json.id;
+      assert.equal((await admin.post(`/api/v1/assets/${a.json.id}/accounts`, { name: 'default', username: sshT.username, kind: 'password', password: sshT.password })).status, 201);
+    }
+    for (const rule of [
+      { name: 'PLC-BG needs a request', subjects: { everyone: true }, targets: { assets: [ids['PLC-BG']] }, approvals: { required: 1 } },
+      { name: 'bob may break glass on PLC-BG', subjects: { users: [ids.bob] }, targets: { assets: [ids['PLC-BG']] }, breakGlass: true },
+      { name: 'HMI-MOD is moderated', subjects: { everyone: true }, targets: { assets: [ids['HMI-MOD']] }, watchRequired: true },
+    ]) assert.equal((await admin.post('/api/v1/policy/rules', rule)).status, 201);
+
+    // Without a terminal there is nobody to ask: refused, with the hint.
+    const plain = await ssh.run([...ssh.keyOnly(keys.bob!.key), 'bob+PLC-BG@127.0.0.1', 'true']);
+    assert.equal(plain.code, 255);
+    assert.match(plain.stderr, /an approved access request is needed\. In an emergency, break-glass access is available with a terminal/);
+
+    // Cancelled with an empty reason.
+    const cancel = ssh.spawn(['-tt', ...ssh.keyOnly(keys.bob!.key), 'bob+PLC-BG@127.0.0.1']);
+    await cancel.waitFor(/Reason \(at least 10 characters; empty to cancel\): /, 15_000);
+    cancel.write('\n');
+    assert.equal((await cancel.exited).code, 255);
+
+    const p = ssh.spawn(['-tt', ...ssh.keyOnly(keys.bob!.key), 'bob+PLC-BG@127.0.0.1']);
+    await p.waitFor(/Reason \(at least 10 characters; empty to cancel\): /, 15_000);
+    assert.match(p.out(), /needs 1 approval/);
+    assert.match(p.out(), /alerts every administrator at once/);
+    p.write('Line 2 stopped, on-call reset of PLC-BG\n');
+    p.write('echo bg-$((6*7))\n');
+    await p.waitFor(/bg-42/, 15_000);
+    const row = await lastSession('bob');
+    assert.equal(row.asset_name, 'PLC-BG');
+    assert.equal(row.break_glass_reason, 'Line 2 stopped, on-call reset of PLC-BG');
+    assert.equal(row.review_state, 'pending');
+    p.write('exit\n');
+    await p.exited;
+
+    const adminId = (await admin.get('/api/v1/me')).json.user.id as string;
+    const q = ssh.spawn(['-tt', ...ssh.keyOnly(keys.bob!.key), 'bob+HMI-MOD@127.0.0.1']);
+    await q.waitFor(/waiting for a moderator: this session starts when a moderator joins to watch it/, 15_000);
+    const w = t.gw.broker.gates.list().find((x) => x.username === 'bob' && x.assetName === 'HMI-MOD');
+    assert.ok(w, 'the session waits at the gate');
+    const s = await t.gw.broker.moderate(w.sessionId, { id: adminId, username: 'admin', role: 'Administrator', ip: '127.0.0.1' });
+    s.attach({ role: 'watcher', moderator: true, name: 'admin', userId: adminId, output: () => true, event: () => {} });
+    q.write('echo mod-$((7*7))\n');
+    await q.waitFor(/mod-49/, 15_000);
+    q.write('exit\n');
+    await q.exited;
+    assert.equal((await settled(s.id)).moderated, 1);
   });
 });

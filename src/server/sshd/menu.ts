@@ -23,40 +23,37 @@ export function renderMenu(title: string, choices: Choice[]): string {
 }
 
 /**
- * Shows the choices and reads a number from the channel. With a PTY the client is in raw mode:
- * the menu echoes what is typed and handles backspace; Ctrl-C, Ctrl-D or "q" quit. Resolves
- * undefined when the user quits, gives up, goes away or takes longer than timeoutMs.
+ * Reads one line typed on the channel. With a PTY the client is in raw mode: the line is echoed,
+ * backspace works, escape sequences (arrow keys) are ignored. Printable ASCII only, at most
+ * maxLength characters. Resolves undefined on Ctrl-C or Ctrl-D, when the client goes away, or
+ * after timeoutMs; what is typed after the line stays for the session.
  */
-export function pickChoice(ch: ServerChannel, choices: Choice[], o: { title: string; pty: boolean; timeoutMs: number }): Promise<Choice | undefined> {
+export function readLine(ch: ServerChannel, o: { pty: boolean; timeoutMs: number; maxLength: number }): Promise<string | undefined> {
   const nl = o.pty ? '\r\n' : '\n';
   const write = (s: string) => {
     if (ch.writable) ch.write(s.replace(/\n/g, nl));
   };
-  write(renderMenu(o.title, choices));
-  const prompt = () => write(`Number (1-${choices.length}, q to quit): `);
-  prompt();
   return new Promise((resolve) => {
     let line = '';
-    let wrong = 0;
     let esc = 0;
-    let lastCr = false;
-    const done = (c: Choice | undefined) => {
+    const done = (answer: string | undefined, rest?: Buffer) => {
       clearTimeout(timer);
       ch.off('data', onData);
       ch.off('close', onClose);
-      // Keep what is typed next for the session (flowing without a listener would drop it).
+      // Keep what is typed next for the session (flowing without a listener would drop it),
+      // including what came in the same packet after the line.
       ch.pause();
-      resolve(c);
+      if (rest?.length) ch.unshift(rest);
+      resolve(answer);
     };
     const onClose = () => done(undefined);
     const timer = setTimeout(() => {
-      write('\nNo choice made in time.\n');
+      write('\nNo answer in time.\n');
       done(undefined);
     }, o.timeoutMs);
     const onData = (data: Buffer) => {
-      for (const b of data) {
-        const cr = lastCr;
-        lastCr = b === 0x0d;
+      for (let i = 0; i < data.length; i++) {
+        const b = data[i]!;
         if (esc === 1) {
           esc = b === 0x5b || b === 0x4f ? 2 : 0; // CSI or SS3
           continue;
@@ -73,25 +70,11 @@ export function pickChoice(ch: ServerChannel, choices: Choice[], o: { title: str
           write('\n');
           return done(undefined);
         }
-        if (b === 0x0a && cr) continue; // CRLF
         if (b === 0x0d || b === 0x0a) {
           if (o.pty) write('\n');
-          const answer = line.trim();
-          line = '';
-          if (!answer) {
-            prompt();
-            continue;
-          }
-          if (/^q(uit)?$/i.test(answer)) return done(undefined);
-          const n = /^\d+$/.test(answer) ? Number(answer) : NaN;
-          if (n >= 1 && n <= choices.length) return done(choices[n - 1]);
-          if (++wrong >= MAX_WRONG) {
-            write('Too many wrong answers.\n');
-            return done(undefined);
-          }
-          write(`Choose a number between 1 and ${choices.length}.\n`);
-          prompt();
-          continue;
+          // CR LF is one end of line.
+          const next = b === 0x0d && data[i + 1] === 0x0a ? i + 2 : i + 1;
+          return done(line, data.subarray(next));
         }
         if (b === 0x7f || b === 0x08) {
           if (line.length) {
@@ -100,7 +83,7 @@ export function pickChoice(ch: ServerChannel, choices: Choice[], o: { title: str
           }
           continue;
         }
-        if (b >= 0x20 && b < 0x7f && line.length < 16) {
+        if (b >= 0x20 && b < 0x7f && line.length < o.maxLength) {
           line += String.fromCharCode(b);
           if (o.pty) write(String.fromCharCode(b));
         }
@@ -108,5 +91,33 @@ export function pickChoice(ch: ServerChannel, choices: Choice[], o: { title: str
     };
     ch.on('data', onData);
     ch.once('close', onClose);
+    ch.resume();
   });
+}
+
+/**
+ * Shows the choices and reads a number from the channel (readLine). "q", Ctrl-C or Ctrl-D quit.
+ * Resolves undefined when the user quits, gives up, goes away or takes longer than timeoutMs.
+ */
+export async function pickChoice(ch: ServerChannel, choices: Choice[], o: { title: string; pty: boolean; timeoutMs: number }): Promise<Choice | undefined> {
+  const nl = o.pty ? '\r\n' : '\n';
+  const write = (s: string) => {
+    if (ch.writable) ch.write(s.replace(/\n/g, nl));
+  };
+  write(renderMenu(o.title, choices));
+  const deadline = Date.now() + o.timeoutMs;
+  let wrong = 0;
+  for (;;) {
+    write(`Number (1-${choices.length}, q to quit): `);
+    const answer = (await readLine(ch, { pty: o.pty, timeoutMs: Math.max(1, deadline - Date.now()), maxLength: 16 }))?.trim();
+    if (answer === undefined || /^q(uit)?$/i.test(answer)) return undefined;
+    if (!answer) continue;
+    const n = /^\d+$/.test(answer) ? Number(answer) : NaN;
+    if (n >= 1 && n <= choices.length) return choices[n - 1];
+    if (++wrong >= MAX_WRONG) {
+      write('Too many wrong answers.\n');
+      return undefined;
+    }
+    write(`Choose a number between 1 and ${choices.length}.\n`);
+  }
 }

@@ -6,7 +6,7 @@ import type { Db } from '../db/index.js';
 import type { UsersTable } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import type { TerminalSize } from '../protocols/types.js';
-import { type Choice, pickChoice, printable } from './menu.js';
+import { type Choice, pickChoice, printable, readLine } from './menu.js';
 import { nameOneOf, resolveTarget } from './target.js';
 import type { LoginName } from './username.js';
 
@@ -79,6 +79,20 @@ export function serveSession(deps: SessionDeps, who: Principal, session: Session
   session.on('shell', (accept: () => ServerChannel, reject: (() => void) | undefined) => once(reject, () => void run(accept(), undefined)));
   session.on('exec', (accept: () => ServerChannel, reject: (() => void) | undefined, info: { command: string }) => once(reject, () => void run(accept(), info.command)));
 
+  /**
+   * The emergency path at the front door: the refusal, what break-glass means, then the reason
+   * (empty, Ctrl-C or 2 minutes without an answer cancel).
+   */
+  async function askBreakGlass(ch: ServerChannel, refusal: string): Promise<string | undefined> {
+    const w = (t: string) => ch.writable && ch.write(`${t.replace(/\n/g, '\r\n')}`);
+    w(`[Portcullis] ${printable(refusal)}\n`);
+    w('\x1b[1;31mBreak-glass\x1b[0m (emergency access): bypasses the approval, alerts every administrator at once,\n');
+    w('is recorded and must be reviewed afterwards. Only in an emergency.\n');
+    w('Reason (at least 10 characters; empty to cancel): ');
+    const answer = (await readLine(ch, { pty: true, timeoutMs: 120_000, maxLength: 1000 }))?.trim();
+    return answer ? answer : undefined;
+  }
+
   /** One clear line on stderr, then the channel closes with a non-zero status. */
   function refuse(ch: ServerChannel, message: string, tty = pty !== undefined): void {
     const nl = tty ? '\r\n' : '\n';
@@ -135,8 +149,9 @@ export function serveSession(deps: SessionDeps, who: Principal, session: Session
     // The client leaves while the session waits for an approver or a moderator: give up.
     const left = new AbortController();
     ch.once('close', () => left.abort());
-    try {
-      s = await deps.broker.open({
+    const open = (breakGlass?: { reason: string }) =>
+      deps.broker.open({
+        ...(breakGlass ? { breakGlass } : {}),
         onWait: (w) => {
           if (ch.writable) (tty ? ch : ch.stderr).write(`[Portcullis] ${w.message} (session ${w.sessionId.slice(0, 8)})...${tty ? '\r\n' : '\n'}`);
         },
@@ -153,8 +168,18 @@ export function serveSession(deps: SessionDeps, who: Principal, session: Session
         // `ssh gw cmd` without -t: the command's bytes pass unchanged (no terminal, no CRLF).
         pty: pty !== undefined,
       });
+    try {
+      try {
+        s = await open();
+      } catch (err) {
+        // Break-glass where a rule allows it: asked on a terminal, with a written reason.
+        if (!(err instanceof SessionOpenError && err.breakGlassAvailable && tty && command === undefined)) throw err;
+        const reason = await askBreakGlass(ch, err.message);
+        if (reason === undefined) return refuse(ch, 'cancelled: no break-glass');
+        s = await open({ reason });
+      }
     } catch (err) {
-      if (err instanceof SessionOpenError && err.breakGlassAvailable) return refuse(ch, `${err.message}. In an emergency, break-glass access is available in the web console`);
+      if (err instanceof SessionOpenError && err.breakGlassAvailable) return refuse(ch, `${err.message}. In an emergency, break-glass access is available with a terminal (ssh -t) or in the web console`);
       if (err instanceof SessionOpenError || err instanceof DomainError) return refuse(ch, err.message);
       throw err;
     }
