@@ -504,7 +504,7 @@ export class Broker {
         }
       }
       await inTx(db, async (tx) => {
-        await tx.updateTable('remote_sessions').set({ state: 'interrupted', end_reason: 'gateway_restart', end_message: 'the gateway stopped during the session', ended_at: nowIso(), ...(sha ? { recording_sha256: sha } : {}) }).where('id', '=', r.id).execute();
+        await tx.updateTable('remote_sessions').set({ state: 'interrupted', end_reason: 'gateway_restart', end_message: 'the gateway stopped during the session', ended_at: nowIso(), waiting_for: null, ...(sha ? { recording_sha256: sha } : {}) }).where('id', '=', r.id).execute();
         await audit(tx, { id: null, name: 'system', ip: null }, { action: 'session.interrupted', target: { type: 'session', id: r.id, name: r.id.slice(0, 8) } });
       });
     }
