@@ -74,6 +74,7 @@ describe('graphical sessions (VNC) over WebSocket', () => {
   let rdpPort = 0;
   const rdpHelpers = () => rdpHelpersOf(t.dataDir, rdpPort);
   let clipUrl = '';
+  let modUrl = '';
   let hostileUrl = '';
   let hostile: net.Server | undefined;
   /** Runs an X client on the lab VNC desktop. */
@@ -163,6 +164,12 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     connectUrl = `${base}?assetId=${good}&protocol=vnc&port=${vnc.port}&width=1280&height=800`;
     badUrl = `${base}?assetId=${bad}&protocol=vnc&port=${vnc.port}`;
     clipUrl = `${base}?assetId=${clip.json.id}&protocol=vnc&port=${vnc.port}`;
+    // The same desktop, moderated (watch required), with the clipboard to the asset allowed.
+    const mod = await admin.post('/api/v1/assets', { name: 'HMI-MOD', siteId: site.id, purdueLevel: 2, host: '127.0.0.1', accessMethods: [{ protocol: 'vnc', port: vnc.port, options: { clipboardToAsset: true } }] });
+    assert.equal(mod.status, 201, mod.text);
+    await admin.post(`/api/v1/assets/${mod.json.id}/accounts`, { name: 'default', username: 'vnc', kind: 'password', password: vnc.password });
+    assert.equal((await admin.post('/api/v1/policy/rules', { name: 'HMI-MOD is moderated', subjects: { everyone: true }, targets: { assets: [mod.json.id] }, watchRequired: true })).status, 201);
+    modUrl = `${base}?assetId=${mod.json.id}&protocol=vnc&port=${vnc.port}`;
     hostileUrl = `${base}?assetId=${evil.json.id}&protocol=vnc&port=${hostilePort}`;
     rdpUrl = `${base}?assetId=${rdpAsset}&protocol=rdp&port=${rdp.port}&width=1024&height=700`;
     rdpBadUrl = `${base}?assetId=${rdpBad}&protocol=rdp&port=${rdp.port}&width=1024&height=700`;
@@ -313,18 +320,19 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     assert.deepEqual(rdpHelpers(), []);
   });
 
+  const sendClip = (v: Viewer, text: string) => {
+    const b64 = Buffer.from(text).toString('base64');
+    v.send(`9.clipboard,1.7,10.text/plain;4.blob,1.7,${b64.length}.${b64};3.end,1.7;`);
+  };
+  const xclipOut = () => {
+    try {
+      return onVnc('xclip', ['-o', '-selection', 'clipboard']);
+    } catch {
+      return '';
+    }
+  };
+
   it('the clipboard crosses only where the access method allows it, in each direction', async () => {
-    const sendClip = (v: Viewer, text: string) => {
-      const b64 = Buffer.from(text).toString('base64');
-      v.send(`9.clipboard,1.7,10.text/plain;4.blob,1.7,${b64.length}.${b64};3.end,1.7;`);
-    };
-    const xclipOut = () => {
-      try {
-        return onVnc('xclip', ['-o', '-selection', 'clipboard']);
-      } catch {
-        return '';
-      }
-    };
     // Default (no options): nothing crosses.
     const off = viewer(connectUrl, cookie, t.url);
     await off.waitUntil(() => off.screen.syncs.length > 0, 'the first frame');
@@ -345,6 +353,39 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     await on.waitUntil(() => (on.screen.opcodes.get('clipboard') ?? 0) > 0, 'the clipboard from the asset');
     on.ws.close();
     await on.closed;
+  });
+
+  it('a moderated VNC session opens when a moderator watches, and drops the user\'s input while none does', async () => {
+    const owner = viewer(modUrl, cookie, t.url);
+    await owner.waitUntil(() => owner.events.some((e) => e.type === 'waiting'), 'the waiting event');
+    const sessionId = String(owner.events.find((e) => e.type === 'waiting')!.sessionId);
+    const watchUrl = `${t.url.replace(/^http/, 'ws')}/api/v1/sessions/${sessionId}/watch`;
+    const mod = viewer(watchUrl, adminCookie, t.url);
+    await owner.waitUntil(() => owner.screen.syncs.length > 0, 'the first frame once the moderator joined');
+    await mod.waitUntil(() => mod.screen.syncs.length > 0, "the moderator's first frame");
+    sendClip(owner, 'moderated-one');
+    for (let i = 0; i < 40 && xclipOut() !== 'moderated-one'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(xclipOut(), 'moderated-one');
+
+    // (The owner may have been told "paused" once already, before the moderator's watch attached.)
+    const pausedEvents = () => owner.events.filter((e) => e.type === 'paused');
+    const before = pausedEvents().length;
+    mod.ws.close();
+    await owner.waitUntil(() => pausedEvents().length > before && pausedEvents().at(-1)!.paused === true, 'paused');
+    sendClip(owner, 'paused-two');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(xclipOut(), 'moderated-one', 'input while paused never reaches the asset');
+
+    const mod2 = viewer(watchUrl, adminCookie, t.url);
+    await owner.waitUntil(() => pausedEvents().at(-1)!.paused === false, 'resumed');
+    sendClip(owner, 'resumed-three');
+    for (let i = 0; i < 40 && xclipOut() !== 'resumed-three'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(xclipOut(), 'resumed-three');
+    owner.ws.close();
+    await owner.closed;
+    await mod2.closed;
+    const row = await settled(sessionId);
+    assert.equal(row.moderated, 1);
   });
 
   it('a hostile VNC server (a 65535x65535 desktop) ends only its own session, with a clear error', async () => {
