@@ -17,7 +17,7 @@
  * counts sesman's AUTHFAIL log lines so tests can tell.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ensureLabAccount, lookupAccount, validateAccountName } from './account.js';
 import { LAB_TAG, PLANT } from './context.js';
@@ -210,6 +210,8 @@ export async function startXrdpTarget(opts: StartXrdpOptions): Promise<XrdpTarge
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   mkdirSync('/run/xrdp', { recursive: true, mode: 0o755 });
   mkdirSync('/run/xrdp/sockdir', { recursive: true, mode: 0o1777 });
+  // mkdir's mode passes through the umask (1755): the session user must create its socket here.
+  chmodSync('/run/xrdp/sockdir', 0o1777);
 
   const sup = new Supervisor(log);
   try {
