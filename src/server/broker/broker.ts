@@ -28,7 +28,7 @@ import type { EndRequest, SessionCore, SessionLimits } from './core.js';
 import { DisplaySession } from './display.js';
 import { TerminalSession } from './terminal.js';
 import { Screen } from './screen.js';
-import { GateFailed, type GateActor, type GateSpec, SessionGates } from './gates.js';
+import { GateFailed, type GateActor, type GateSpec, MODERATOR_ROLES, SessionGates, type WaitingSession } from './gates.js';
 import { administratorEmails, type Notifier } from '../notify/notifier.js';
 import type { LiveSession, OpenRequest } from './types.js';
 
@@ -190,6 +190,20 @@ export class Broker {
   private decideFor(user: Selectable<UsersTable>, asset: Asset, site: Selectable<SitesTable>, method: Prepared['method'], breakGlass = false) {
     const onSite = [...this.siteOf.values()].filter((siteId) => siteId === site.id).length;
     return decide(this.o.db, { user, asset, method, at: new Date(this.clock.now()), activeSessionsOnSite: onSite, siteMaxConnections: site.max_connections, siteTimezone: site.timezone, breakGlass });
+  }
+
+  /**
+   * What waits for this user (the Dashboard's panel): sessions at a gate they may act on, and
+   * moderated live sessions that lost their moderator (paused), for moderators to rejoin.
+   */
+  async waitingFor(who: { id: string; username: string; role: string }): Promise<(WaitingSession & { paused: boolean; approvedByMe: boolean })[]> {
+    const gated = (await this.gates.listFor(who)).map((w) => ({ ...w, paused: false, approvedByMe: w.approvals?.by.some((b) => b.name === who.username) ?? false }));
+    if (!MODERATOR_ROLES.has(who.role)) return gated;
+    const paused = [...this.live.values()]
+      .map((s) => s.view())
+      .filter((v) => v.paused && v.userId !== who.id)
+      .map((v) => ({ sessionId: v.id, waitingFor: 'moderator' as const, paused: true, approvedByMe: false, userId: v.userId, username: v.username, assetId: v.assetId, assetName: v.assetName, protocol: v.protocol, port: v.port, sourceIp: null, since: v.pausedSince ?? v.startedAt ?? '' }));
+    return [...gated, ...paused];
   }
 
   /**
@@ -451,12 +465,16 @@ export class Broker {
    * beyond the broker's and the rules' maximum duration counted from the session's start.
    */
   async refreshLimits(userId: string, assetIds: string[]): Promise<void> {
-    for (const s of [...this.live.values()]) {
+    const mine = [...this.live.values()].filter((s) => {
       const v = s.view();
+      return v.userId === userId && assetIds.includes(v.assetId) && s.state === 'active' && this.preparedOf.has(s.id);
+    });
+    if (!mine.length) return;
+    const user = await this.o.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+    if (!user) return;
+    for (const s of mine) {
       const p = this.preparedOf.get(s.id);
-      if (!p || v.userId !== userId || !assetIds.includes(v.assetId) || s.state !== 'active') continue;
-      const user = await this.o.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
-      if (!user) continue;
+      if (!p) continue;
       const d = await this.decideFor(user, p.asset, p.site, p.method);
       if (d.outcome !== 'allow') continue;
       const start = Date.parse(s.startedAt);

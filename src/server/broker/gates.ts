@@ -5,6 +5,7 @@ import { inTx } from '../db/tx.js';
 import { DomainError, notFound } from '../errors.js';
 import type { Notifier } from '../notify/notifier.js';
 import { userEmails } from '../notify/notifier.js';
+import { approverIds, isApprover } from '../policy/approvers.js';
 import { newId } from '../util.js';
 import type { Clock } from './clock.js';
 
@@ -82,6 +83,8 @@ export interface GateOptions {
   notify?: Notifier | undefined;
 }
 
+/** Who moderates (watch required): the roles that may watch sessions. */
+export const MODERATOR_ROLES: ReadonlySet<string> = new Set(['Administrator', 'Operator']);
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
 const conflict = (m: string) => new DomainError('conflict', m);
 const forbidden = (m: string) => new DomainError('forbidden', m);
@@ -97,6 +100,20 @@ export class SessionGates {
 
   list(): WaitingSession[] {
     return [...this.waiting.values()].map((e) => e.view);
+  }
+
+  /**
+   * The waiting sessions this user may act on: approval gates they may approve (isApprover),
+   * moderator gates for Administrators and Operators; never their own.
+   */
+  async listFor(who: { id: string; role: string }): Promise<WaitingSession[]> {
+    const out: WaitingSession[] = [];
+    for (const e of this.waiting.values()) {
+      if (e.subject.userId === who.id) continue;
+      const ok = e.spec.kind === 'moderator' ? MODERATOR_ROLES.has(who.role) : await isApprover(this.o.db, who, e.spec.group?.id ?? null);
+      if (ok) out.push(e.view);
+    }
+    return out;
   }
 
   /**
@@ -167,10 +184,7 @@ export class SessionGates {
   private async checkApprover(ex: Executor, e: Entry, who: GateActor, verb: string): Promise<void> {
     if (who.id === e.subject.userId) throw forbidden(`you cannot ${verb} your own session (no self-approval)`);
     const spec = e.spec as Extract<GateSpec, { kind: 'approval' }>;
-    if (spec.group) {
-      const member = await ex.selectFrom('group_members').select('user_id').where('group_id', '=', spec.group.id).where('user_id', '=', who.id).executeTakeFirst();
-      if (!member) throw forbidden(`only members of group ${spec.group.name} may ${verb} this session`);
-    } else if (who.role !== 'Administrator') throw forbidden(`only an Administrator may ${verb} this session`);
+    if (!(await isApprover(ex, who, spec.group?.id ?? null))) throw forbidden(spec.group ? `only members of group ${spec.group.name} may ${verb} this session` : `only an Administrator may ${verb} this session`);
   }
 
   private async record(e: Entry, who: GateActor, decision: 'approve' | 'reject', comment: string | null, extra: Record<string, unknown>): Promise<void> {
@@ -215,7 +229,7 @@ export class SessionGates {
   async admitModerator(id: string, who: GateActor): Promise<void> {
     const e = this.entry(id, 'moderator');
     if (who.id === e.subject.userId) throw forbidden('you cannot moderate your own session');
-    if (who.role !== 'Administrator' && who.role !== 'Operator') throw forbidden('only Administrators and Operators moderate sessions');
+    if (!MODERATOR_ROLES.has(who.role)) throw forbidden('only Administrators and Operators moderate sessions');
     await audit(this.o.db, { id: who.id, name: who.username, ip: who.ip }, { action: 'session.moderate', target: { type: 'session', id, name: id.slice(0, 8) }, details: { user: e.subject.username, asset: e.subject.assetName } });
     this.settle(id, { by: who });
   }
@@ -226,14 +240,6 @@ export class SessionGates {
   }
 }
 
-/** Who approves sessions: the group's members, or the active Administrators. */
-async function approverIds(ex: Executor, groupId: string | null): Promise<string[]> {
-  const rows = groupId
-    ? await ex.selectFrom('group_members').select('user_id as id').where('group_id', '=', groupId).execute()
-    : await ex.selectFrom('users').select('id').where('role', '=', 'Administrator').execute();
-  return rows.map((r) => r.id);
-}
-
 async function moderatorIds(ex: Executor): Promise<string[]> {
-  return (await ex.selectFrom('users').select('id').where('role', 'in', ['Administrator', 'Operator']).execute()).map((r) => r.id);
+  return (await ex.selectFrom('users').select('id').where('role', 'in', [...MODERATOR_ROLES] as ('Administrator' | 'Operator')[]).execute()).map((r) => r.id);
 }

@@ -1,4 +1,5 @@
 import type { Selectable as Row } from 'kysely';
+import { approverIds, isApprover } from '../policy/approvers.js';
 import { type Actor, audit, SYSTEM_ACTOR } from '../audit/log.js';
 import type { Clock } from '../broker/clock.js';
 import type { LiveSession } from '../broker/types.js';
@@ -212,17 +213,13 @@ export class RequestWorkflow {
     return this.toViews(this.db, rows);
   }
 
-  private async mayApprove(ex: Executor, who: Who, r: Pick<RequestRow, 'approver_group_id'>): Promise<boolean> {
-    if (!r.approver_group_id) return who.role === 'Administrator';
-    return !!(await ex.selectFrom('group_members').select('user_id').where('group_id', '=', r.approver_group_id).where('user_id', '=', who.id).executeTakeFirst());
+  private mayApprove(ex: Executor, who: Who, r: Pick<RequestRow, 'approver_group_id'>): Promise<boolean> {
+    return isApprover(ex, who, r.approver_group_id);
   }
 
-  /** Users who may approve (for the email): the group's members, or the Administrators. */
+  /** Users who may approve (for the email), never the requester. */
   private async approverIds(ex: Executor, r: Pick<RequestRow, 'approver_group_id' | 'requester_id'>): Promise<string[]> {
-    const rows = r.approver_group_id
-      ? await ex.selectFrom('group_members').select('user_id as id').where('group_id', '=', r.approver_group_id).execute()
-      : await ex.selectFrom('users').select('id').where('role', '=', 'Administrator').execute();
-    return rows.map((x) => x.id).filter((x) => x !== r.requester_id);
+    return (await approverIds(ex, r.approver_group_id)).filter((x) => x !== r.requester_id);
   }
 
   // ---- policy at submission -------------------------------------------------------------------

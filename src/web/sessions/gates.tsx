@@ -1,6 +1,6 @@
 import { Alert, Badge, Button, Card, Group, Modal, Stack, Table, Text, Textarea } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
+import { type FormEvent, type ReactNode, useState } from 'react';
 import { Link } from 'react-router-dom';
 import type { WaitingSession } from '../../server/broker/gates';
 import { api } from '../api/client';
@@ -56,53 +56,85 @@ function PanelTable({ title, count, color, columns, children }: { title: string;
   );
 }
 
-/** Approve or reject one waiting session, with a comment (approve) or the reason the user reads (reject). */
-function DecideModal({ target, onClose }: { target: { w: Waiting; action: 'approve' | 'reject' } | null; onClose: () => void }) {
+/**
+ * A decision with a text (an approval's comment, a rejection's reason, a review's finding): the
+ * summary, the text, the gateway's answer. Mounted per target (`key`), so it starts empty.
+ */
+function TextActionModal(props: {
+  title: string;
+  summary: ReactNode;
+  label: string;
+  description?: string;
+  maxLength: number;
+  field: string;
+  color: string;
+  submitLabel: string;
+  errorTitle: string;
+  testIds: { form: string; text: string; submit: string };
+  action?: string;
+  submit: (text: string) => Promise<unknown>;
+  onClose: () => void;
+}) {
   const [text, setText] = useState('');
-  const m = useGateMutation((v: { id: string; action: 'approve' | 'reject'; text: string }) =>
-    v.action === 'approve' ? api.post(`/sessions/${v.id}/approve`, v.text ? { comment: v.text } : {}) : api.post(`/sessions/${v.id}/reject`, { reason: v.text }),
-  );
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reset for every new target
-  useEffect(() => {
-    setText('');
-    m.reset();
-  }, [target?.w.sessionId, target?.action]);
-  const reject = target?.action === 'reject';
+  const m = useGateMutation(props.submit);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (target) m.mutate({ id: target.w.sessionId, action: target.action, text: text.trim() }, { onSuccess: onClose });
+    m.mutate(text.trim(), { onSuccess: props.onClose });
   };
   return (
-    <Modal opened={!!target} onClose={onClose} title={<Text fw={600}>{reject ? 'Reject session' : 'Approve session'}</Text>} centered>
-      {target && (
-        <form onSubmit={submit} noValidate data-testid="gate-decision-form" data-action={target.action}>
-          <Stack>
-            <Text size="sm">
-              <b>{target.w.username}</b> waits to connect to <b>{target.w.assetName}</b> ({target.w.protocol.toUpperCase()}:{target.w.port}) since {formatDateTime(target.w.since)}.
-            </Text>
-            <ProblemAlert error={m.error} title={reject ? 'Not rejected' : 'Not approved'} />
-            <Textarea
-              label={reject ? 'Reason (the user sees it)' : 'Comment (optional)'}
-              autosize
-              minRows={2}
-              maxLength={500}
-              value={text}
-              onChange={(e) => setText(e.currentTarget.value)}
-              error={fieldErrors(m.error).get('/reason')}
-              data-testid="gate-decision-text"
-            />
-            <Group justify="flex-end">
-              <Button variant="default" onClick={onClose}>
-                Cancel
-              </Button>
-              <Button type="submit" color={reject ? 'red' : 'teal'} loading={m.isPending} data-testid="gate-decision-submit">
-                {reject ? 'Reject' : 'Approve'}
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      )}
+    <Modal opened onClose={props.onClose} title={<Text fw={600}>{props.title}</Text>} centered>
+      <form onSubmit={submit} noValidate data-testid={props.testIds.form} data-action={props.action}>
+        <Stack>
+          {props.summary}
+          <ProblemAlert error={m.error} title={props.errorTitle} />
+          <Textarea
+            label={props.label}
+            description={props.description}
+            autosize
+            minRows={2}
+            maxLength={props.maxLength}
+            value={text}
+            onChange={(e) => setText(e.currentTarget.value)}
+            error={fieldErrors(m.error).get(props.field)}
+            data-testid={props.testIds.text}
+          />
+          <Group justify="flex-end">
+            <Button variant="default" onClick={props.onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" color={props.color} loading={m.isPending} data-testid={props.testIds.submit}>
+              {props.submitLabel}
+            </Button>
+          </Group>
+        </Stack>
+      </form>
     </Modal>
+  );
+}
+
+/** Approve or reject one waiting session, with a comment (approve) or the reason the user reads (reject). */
+function DecideModal({ target, onClose }: { target: { w: Waiting; action: 'approve' | 'reject' }; onClose: () => void }) {
+  const { w, action } = target;
+  const reject = action === 'reject';
+  return (
+    <TextActionModal
+      title={reject ? 'Reject session' : 'Approve session'}
+      summary={
+        <Text size="sm">
+          <b>{w.username}</b> waits to connect to <b>{w.assetName}</b> ({w.protocol.toUpperCase()}:{w.port}) since {formatDateTime(w.since)}.
+        </Text>
+      }
+      label={reject ? 'Reason (the user sees it)' : 'Comment (optional)'}
+      maxLength={500}
+      field={reject ? '/reason' : '/comment'}
+      color={reject ? 'red' : 'teal'}
+      submitLabel={reject ? 'Reject' : 'Approve'}
+      errorTitle={reject ? 'Not rejected' : 'Not approved'}
+      testIds={{ form: 'gate-decision-form', text: 'gate-decision-text', submit: 'gate-decision-submit' }}
+      action={action}
+      submit={(text) => (reject ? api.post(`/sessions/${w.sessionId}/reject`, { reason: text }) : api.post(`/sessions/${w.sessionId}/approve`, text ? { comment: text } : {}))}
+      onClose={onClose}
+    />
   );
 }
 
@@ -153,7 +185,7 @@ export function WaitingSessionsPanel() {
             </Table.Tr>
           ))}
       </PanelTable>
-      <DecideModal target={current} onClose={() => setTarget(null)} />
+      {current && <DecideModal key={`${current.w.sessionId}:${current.action}`} target={current} onClose={() => setTarget(null)} />}
     </Card>
   );
 }
@@ -167,8 +199,6 @@ export function ReviewQueuePanel() {
     refetchInterval: (query) => (query.state.data?.items.some((s) => s.state === 'active' || s.state === 'pending') ? 3000 : 30_000),
   });
   const [target, setTarget] = useState<BrokeredSession | null>(null);
-  const [note, setNote] = useState('');
-  const m = useGateMutation((v: { id: string; note: string }) => api.post(`/sessions/${v.id}/review`, { note: v.note }));
   const items = q.data?.items ?? [];
   if (!items.length) return null;
   const live = (s: BrokeredSession) => s.state === 'active' || s.state === 'pending';
@@ -197,11 +227,7 @@ export function ReviewQueuePanel() {
                       <Button
                         size="xs"
                         color="red"
-                        onClick={() => {
-                          setNote('');
-                          m.reset();
-                          setTarget(s);
-                        }}
+                        onClick={() => setTarget(s)}
                         data-testid="review-sign-off"
                       >
                         Sign off
@@ -213,44 +239,27 @@ export function ReviewQueuePanel() {
             </Table.Tr>
           ))}
       </PanelTable>
-      <Modal opened={!!target} onClose={() => setTarget(null)} title={<Text fw={600}>Sign off break-glass review</Text>} centered>
-        {target && (
-          <form
-            noValidate
-            data-testid="review-form"
-            onSubmit={(e) => {
-              e.preventDefault();
-              m.mutate({ id: target.id, note: note.trim() }, { onSuccess: () => setTarget(null) });
-            }}
-          >
-            <Stack>
-              <Alert color="red" variant="light">
-                {target.user.username} on {target.asset.name}: “{target.breakGlass?.reason}”
-              </Alert>
-              <ProblemAlert error={m.error} title="Not signed off" />
-              <Textarea
-                label="Finding"
-                description="What you checked (the recording, the change) and what you found; audited"
-                autosize
-                minRows={3}
-                maxLength={2000}
-                value={note}
-                onChange={(e) => setNote(e.currentTarget.value)}
-                error={fieldErrors(m.error).get('/note')}
-                data-testid="review-note"
-              />
-              <Group justify="flex-end">
-                <Button variant="default" onClick={() => setTarget(null)}>
-                  Cancel
-                </Button>
-                <Button type="submit" color="red" loading={m.isPending} data-testid="review-submit">
-                  Sign off
-                </Button>
-              </Group>
-            </Stack>
-          </form>
-        )}
-      </Modal>
+      {target && (
+        <TextActionModal
+          key={target.id}
+          title="Sign off break-glass review"
+          summary={
+            <Alert color="red" variant="light">
+              {target.user.username} on {target.asset.name}: “{target.breakGlass?.reason}”
+            </Alert>
+          }
+          label="Finding"
+          description="What you checked (the recording, the change) and what you found; audited"
+          maxLength={2000}
+          field="/note"
+          color="red"
+          submitLabel="Sign off"
+          errorTitle="Not signed off"
+          testIds={{ form: 'review-form', text: 'review-note', submit: 'review-submit' }}
+          submit={(note) => api.post(`/sessions/${target.id}/review`, { note })}
+          onClose={() => setTarget(null)}
+        />
+      )}
     </Card>
   );
 }

@@ -121,25 +121,9 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
   };
 
   r.route({ method: 'GET', url: '/api/v1/sessions/waiting', tag: 'sessions', summary: 'Sessions waiting at a gate that you may act on: live approval (approvers) or a moderator (Administrators, Operators)', access: 'authenticated',
-    handler: async ({ ctx, req }) => {
+    handler: async ({ req }) => {
       const me = req.auth!.session.user;
-      const staff = me.role === 'Administrator' || me.role === 'Operator';
-      const groups = new Set((await ctx.db.selectFrom('group_members').select('group_id').where('user_id', '=', me.id).execute()).map((g) => g.group_id));
-      const items = broker.gates.list().filter((w) => {
-        if (w.userId === me.id) return false;
-        if (w.waitingFor === 'moderator') return staff;
-        const g = w.approvals?.group;
-        return g ? groups.has(g.id) : me.role === 'Administrator';
-      });
-      // Moderated sessions that lost their moderator wait too (paused): moderators may rejoin.
-      const paused = staff
-        ? broker
-            .list()
-            .map((s) => s.view())
-            .filter((v) => v.paused && v.userId !== me.id)
-            .map((v) => ({ sessionId: v.id, waitingFor: 'moderator' as const, paused: true, userId: v.userId, username: v.username, assetId: v.assetId, assetName: v.assetName, protocol: v.protocol, port: v.port, sourceIp: null, since: v.pausedSince ?? v.startedAt ?? '' }))
-        : [];
-      return { items: [...items.map((w) => ({ ...w, paused: false, approvedByMe: w.approvals?.by.some((b) => b.name === me.username) ?? false })), ...paused.map((p) => ({ ...p, approvedByMe: false }))] };
+      return { items: await broker.waitingFor(me) };
     } });
 
   r.route({ method: 'POST', url: '/api/v1/sessions/:id/approve', tag: 'sessions', summary: 'Approve a session waiting for a live approval; it opens once enough distinct approvers (never its user) approved', access: 'authenticated', params: idParams,
