@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { createJournal, type JournalOptions, JournalRecorder } from './journal.js';
+import { eventLine, eventLineOf, Utf8Splitter } from './json-text.js';
 import type { AsciicastHeader } from './reader.js';
 
 export { fileIo, type RecordingIo, type RecordingResult } from './journal.js';
@@ -19,28 +19,9 @@ export interface OpenRecordingOptions extends JournalOptions {
   env?: Record<string, string>;
 }
 
-/** Output/input longer than this is split into several events (each line stays small). */
-const MAX_EVENT_CHARS = 32 * 1024;
-
-function pieces(s: string): string[] {
-  if (s.length <= MAX_EVENT_CHARS) return [s];
-  const out: string[] = [];
-  let i = 0;
-  while (i < s.length) {
-    let j = Math.min(i + MAX_EVENT_CHARS, s.length);
-    const c = s.charCodeAt(j - 1);
-    if (j < s.length && c >= 0xd800 && c <= 0xdbff) j--; // never split a surrogate pair
-    out.push(s.slice(i, j));
-    i = j;
-  }
-  return out;
-}
-
-const line = (t: number, code: string, data: string): Buffer => Buffer.from(`[${t.toFixed(6)}, ${JSON.stringify(code)}, ${JSON.stringify(data)}]\n`);
-
 export class AsciicastRecorder extends JournalRecorder {
-  private readonly outDecoder = new StringDecoder('utf8');
-  private readonly inDecoder = new StringDecoder('utf8');
+  private readonly outText = new Utf8Splitter();
+  private readonly inText = new Utf8Splitter();
 
   /** @internal use openRecording() */
   constructor(fh: FileHandle, path: string, opts: OpenRecordingOptions & { clock: () => number }) {
@@ -62,11 +43,11 @@ export class AsciicastRecorder extends JournalRecorder {
 
   /** Bytes from the asset to the user. UTF-8 split across chunks is reassembled; invalid bytes become U+FFFD. */
   output(data: Buffer | string): boolean {
-    return this.text('o', data, this.outDecoder);
+    return this.text('o', data, this.outText);
   }
   /** Bytes from the user to the asset. */
   input(data: Buffer | string): boolean {
-    return this.text('i', data, this.inDecoder);
+    return this.text('i', data, this.inText);
   }
   resize(cols: number, rows: number): boolean {
     if (!Number.isSafeInteger(cols) || !Number.isSafeInteger(rows) || cols < 1 || rows < 1) throw new RangeError(`bad terminal size ${cols}x${rows}`);
@@ -77,27 +58,28 @@ export class AsciicastRecorder extends JournalRecorder {
     return this.event('m', label);
   }
 
-  private text(code: 'o' | 'i', data: Buffer | string, decoder: StringDecoder): boolean {
-    const s = typeof data === 'string' ? data : decoder.write(data);
-    if (s === '') return this.accepting();
+  private text(code: 'o' | 'i', data: Buffer | string, text: Utf8Splitter): boolean {
+    const pieces = text.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    if (pieces.length === 0) return this.accepting();
     let ok = true;
-    for (const p of pieces(s)) ok = this.event(code, p) && ok;
+    for (const p of pieces) ok = this.append((t) => eventLine(t, code, p)) && ok;
     return ok;
   }
 
   private event(code: string, data: string, force = false): boolean {
-    return this.append((t) => line(t, code, data), force);
+    return this.append((t) => eventLineOf(t, code, data), force);
   }
 
   protected gapLine(t: number, events: number, bytes: number): Buffer {
-    return line(t, 'm', `recording gap: ${events} events (${bytes} bytes) lost, the disk could not keep up`);
+    return eventLineOf(t, 'm', `recording gap: ${events} events (${bytes} bytes) lost, the disk could not keep up`);
   }
 
   protected override beforeClose(): void {
-    const tailOut = this.outDecoder.end();
-    if (tailOut) this.event('o', tailOut, true);
-    const tailIn = this.inDecoder.end();
-    if (tailIn) this.event('i', tailIn, true);
+    // An incomplete character left at the end is recorded as U+FFFD.
+    for (const [code, text] of [['o', this.outText], ['i', this.inText]] as const) {
+      const tail = text.end();
+      if (tail) this.append((t) => eventLine(t, code, tail), true);
+    }
   }
 }
 
