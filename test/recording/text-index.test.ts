@@ -109,6 +109,23 @@ describe('text index', () => {
     assert.deepEqual(long.result().commands, ['x'.repeat(10)]);
   });
 
+  it('past the output limit still tells a password prompt from a shell prompt', () => {
+    const r = extractText([
+      [0, 'o', 'z'.repeat(100)],
+      [1, 'o', `${'noise '.repeat(5000)}\r\n`],
+      [2, 'o', '[sudo] password for op: '],
+      [3, 'i', 'hunter2\r'],
+      [4, 'o', `\r\n${'\x1b[31mred\x1b[0m '.repeat(3000)}`],
+      [5, 'o', '\r\nop@plc:~$ '],
+      [6, 'i', 'uptime\r'],
+      [7, 'o', 'y'.repeat(100_000)],
+    ], { maxOutputChars: 50 });
+    assert.deepEqual(r.commands, ['uptime']);
+    assert.equal(r.redactedLines, 1);
+    assert.equal(r.outputText, 'z'.repeat(50));
+    assert.deepEqual(r.truncated, { commands: false, output: true });
+  });
+
   it('edits within the line: Ctrl-W, Ctrl-A/E, Home/End, Delete, CRLF as one Enter', () => {
     const r = extractText([
       [0, 'i', 'rm -rf /opt/old\x17\x17/tmp/scratch\r\n'],

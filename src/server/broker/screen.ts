@@ -41,6 +41,8 @@ export class Screen {
 
   /** Keeps the last BACKLOG_LIMIT bytes, starting after a line feed (not inside an escape sequence). */
   private trim(): void {
+    // Whole chunks that lie before the kept tail are dropped without being copied.
+    while (this.backlog.length > 1 && this.backlogBytes - this.backlog[0]!.length >= BACKLOG_LIMIT) this.backlogBytes -= this.backlog.shift()!.length;
     const all = Buffer.concat(this.backlog);
     let from = all.length - BACKLOG_LIMIT;
     const nl = all.indexOf(0x0a, from);

@@ -28,6 +28,8 @@ export interface TextIndex {
 
 const PASSWORD_PROMPT = /(pass(word|phrase|code)|\bpin\b|one-time code|verification code)[^\n]{0,60}[:?]\s*$/i;
 const TAIL = 256;
+/** Output kept past the limit for the prompt check; enough to skip an escape sequence cut at its start. */
+const UNREAD = TAIL * 4;
 
 type OutState = 'ground' | 'esc' | 'escInter' | 'csi' | 'osc' | 'oscEsc' | 'str' | 'strEsc';
 type InState = 'ground' | 'esc' | 'csi' | 'ss3';
@@ -54,6 +56,8 @@ export class TextIndexer {
   private outState: OutState = 'ground';
   private outParams = '';
   private tail = '';
+  /** Output past the limit not walked yet (at most UNREAD characters). */
+  private unread = '';
 
   constructor(opts: TextIndexOptions = {}) {
     this.maxCommands = opts.maxCommands ?? 10_000;
@@ -63,10 +67,24 @@ export class TextIndexer {
   }
 
   event(e: AsciicastEvent): void {
-    if (e[1] === 'i') this.input(e[2]);
-    // Past the output limit only the tail matters (it tells a password prompt from a command
-    // line), so a huge output is not walked character by character to the end.
-    else if (e[1] === 'o') this.output(this.outputTruncated && e[2].length > TAIL * 4 ? e[2].slice(-TAIL * 4) : e[2]);
+    if (e[1] === 'i') {
+      this.catchUp();
+      this.input(e[2]);
+    } else if (e[1] === 'o') {
+      // Past the output limit only the output just before the next keystroke matters (it tells a
+      // password prompt from a command line): its last characters are kept, and walked only when
+      // input comes, so a huge output is not walked character by character at all.
+      if (!this.outputTruncated) this.output(e[2]);
+      else this.unread = e[2].length >= UNREAD ? e[2].slice(-UNREAD) : (this.unread + e[2]).slice(-UNREAD);
+    }
+  }
+
+  /** Walks the output kept past the limit (see event()). */
+  private catchUp(): void {
+    if (!this.unread) return;
+    const s = this.unread;
+    this.unread = '';
+    this.output(s);
   }
 
   // ---- input: a minimal readline ----
