@@ -3,7 +3,8 @@
  *  - bulk throughput: `head -c N /dev/zero | base64` shown in a shell, read directly over SSH
  *    (ssh2 client) vs through the gateway (WebSocket -> broker -> SSH, recorded; the gateway in
  *    its own process);
- *  - keystroke echo latency p50/p99: one character typed into `cat`, time until it comes back.
+ *  - keystroke echo latency p50/p99: one character typed into `cat`, time until it comes back;
+ *    keystrokes alternate between the two paths so both see the same machine noise.
  * Prints ratios against the direct baseline. Run: node --import tsx bench/terminal.ts [MB] [keys]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,38 +31,51 @@ interface Pipe {
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-async function measure(name: string, pipe: Pipe) {
+/** One terminal (direct or through the gateway) with what it has shown since the last reset. */
+function terminal(pipe: Pipe) {
   let buf = '';
+  let bytes = 0;
   pipe.onData((s) => {
+    bytes += s.length;
     buf += s;
     if (buf.length > 1 << 16) buf = buf.slice(-4096);
   });
   const until = async (re: RegExp) => {
     while (!re.test(buf)) await new Promise((r) => setImmediate(r));
   };
-  pipe.write('stty -echo; export PS1="$ "\r');
+  return {
+    pipe,
+    until,
+    reset: () => {
+      buf = '';
+      bytes = 0;
+    },
+    bytes: () => bytes,
+  };
+}
+type Terminal = ReturnType<typeof terminal>;
+
+async function bulk(t: Terminal): Promise<number> {
+  t.pipe.write('stty -echo; export PS1="$ "\r');
   await new Promise((r) => setTimeout(r, 500));
-  buf = '';
+  t.reset();
   const t0 = performance.now();
-  let bytes = 0;
-  pipe.onData((s) => (bytes += s.length));
-  pipe.write(`head -c ${MB * 1024 * 1024} /dev/zero | base64 -w 0; echo; echo DONE-MARK\r`);
-  await until(/DONE-MARK/);
-  const secs = (performance.now() - t0) / 1000;
-  pipe.write('stty echo; cat\r');
+  t.pipe.write(`head -c ${MB * 1024 * 1024} /dev/zero | base64 -w 0; echo; echo DONE-MARK\r`);
+  await t.until(/DONE-MARK/);
+  const mbps = t.bytes() / 1e6 / ((performance.now() - t0) / 1000);
+  t.pipe.write('stty echo; cat\r');
   await new Promise((r) => setTimeout(r, 300));
-  const lat: number[] = [];
-  for (let i = 0; i < KEYS; i++) {
-    buf = '';
-    const ch = String.fromCharCode(97 + (i % 26));
-    const k0 = performance.now();
-    pipe.write(ch);
-    await until(new RegExp(ch));
-    lat.push(performance.now() - k0);
-  }
-  pipe.write('\x03');
-  pipe.close();
-  return { name, mbps: bytes / 1e6 / secs, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return mbps;
+}
+
+/** Time from writing one character to seeing it echoed. */
+async function key(t: Terminal, i: number): Promise<number> {
+  t.reset();
+  const ch = String.fromCharCode(97 + (i % 26));
+  const k0 = performance.now();
+  t.pipe.write(ch);
+  await t.until(new RegExp(ch));
+  return performance.now() - k0;
 }
 
 try {
@@ -73,21 +87,30 @@ try {
   await gw.api.call('POST', '/api/v1/grants', { subjectType: 'user', subjectId: me.user.id, targetType: 'asset', target: asset.id });
 
   const direct = await sshProtocol.connect({ host: '127.0.0.1', port: ssh.port, options: {} }, { username: ssh.username!, password: ssh.password }, { size: { cols: 200, rows: 50 } });
-  const d = await measure('direct SSH', {
-    write: (s) => direct.stream.write(s),
-    onData: (f) => direct.stream.on('data', (b: Buffer) => f(b.toString('latin1'))),
-    close: () => direct.close(),
-  });
-
+  const d = terminal({ write: (s) => direct.stream.write(s), onData: (f) => direct.stream.on('data', (b: Buffer) => f(b.toString('latin1'))), close: () => direct.close() });
   const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/api/v1/sessions/connect?assetId=${asset.id}&protocol=ssh&port=${ssh.port}&cols=200&rows=50`, { headers: { cookie: gw.api.cookieHeader, origin: gw.url } });
   await new Promise<void>((res) => ws.on('message', (m, bin) => !bin && JSON.parse(m.toString()).type === 'opened' && res()));
-  const g = await measure('through the gateway (WebSocket, recorded)', {
-    write: (s) => ws.send(Buffer.from(s)),
-    onData: (f) => ws.on('message', (m, bin) => bin && f((m as Buffer).toString('latin1'))),
-    close: () => ws.close(),
-  });
-  for (const r of [d, g]) console.log(`${r.name.padEnd(44)} ${r.mbps.toFixed(1).padStart(7)} MB/s   echo p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`);
-  console.log(`throughput ratio gateway/direct: ${(g.mbps / d.mbps).toFixed(2)}x   added echo latency p50 ${(g.p50 - d.p50).toFixed(2)} ms, p99 ${(g.p99 - d.p99).toFixed(2)} ms`);
+  const g = terminal({ write: (s) => ws.send(Buffer.from(s)), onData: (f) => ws.on('message', (m, bin) => bin && f((m as Buffer).toString('latin1'))), close: () => ws.close() });
+
+  const mbps = { direct: await bulk(d), gateway: await bulk(g) };
+  // Keystrokes alternate between the two paths, so both see the same moments of machine noise.
+  const lat = { direct: [] as number[], gateway: [] as number[] };
+  for (let i = 0; i < KEYS; i++) {
+    lat.direct.push(await key(d, i));
+    lat.gateway.push(await key(g, i));
+  }
+  for (const t of [d, g]) {
+    t.pipe.write('\x03');
+    t.pipe.close();
+  }
+  const rows = [
+    ['direct SSH', mbps.direct, lat.direct],
+    ['through the gateway (WebSocket, recorded)', mbps.gateway, lat.gateway],
+  ] as const;
+  for (const [name, m, l] of rows) console.log(`${name.padEnd(44)} ${m.toFixed(1).padStart(7)} MB/s   echo p50 ${pct(l, 50).toFixed(2)} ms  p99 ${pct(l, 99).toFixed(2)} ms`);
+  console.log(
+    `throughput ratio gateway/direct: ${(mbps.gateway / mbps.direct).toFixed(2)}x   added echo latency p50 ${(pct(lat.gateway, 50) - pct(lat.direct, 50)).toFixed(2)} ms, p99 ${(pct(lat.gateway, 99) - pct(lat.direct, 99)).toFixed(2)} ms`,
+  );
 } finally {
   await gw.stop();
   await lab.stop();
