@@ -17,6 +17,7 @@ const PolicyPage = lazy(() => import('./policy/PolicyPage').then((m) => ({ defau
 const ProfilePage = lazy(() => import('./profile/ProfilePage').then((m) => ({ default: m.ProfilePage })));
 const SecuritySettingsPage = lazy(() => import('./system/SecuritySettingsPage').then((m) => ({ default: m.SecuritySettingsPage })));
 const LoginMessagePage = lazy(() => import('./system/LoginMessagePage').then((m) => ({ default: m.LoginMessagePage })));
+const OversightPage = lazy(() => import('./system/OversightPage').then((m) => ({ default: m.OversightPage })));
 const TokensPage = lazy(() => import('./system/TokensPage').then((m) => ({ default: m.TokensPage })));
 const DomainsPage = lazy(() => import('./system/DomainsPage').then((m) => ({ default: m.DomainsPage })));
 const EmailSettingsPage = lazy(() => import('./system/EmailSettingsPage').then((m) => ({ default: m.EmailSettingsPage })));
@@ -84,6 +85,7 @@ export function App() {
         <Route path="system" element={<Navigate to="/system/security" replace />} />
         <Route path="system/security" element={<AdminOnly><SecuritySettingsPage /></AdminOnly>} />
         <Route path="system/login-message" element={<AdminOnly><LoginMessagePage /></AdminOnly>} />
+        <Route path="system/oversight" element={<AdminOnly><OversightPage /></AdminOnly>} />
         <Route path="system/tokens" element={<AdminOnly><TokensPage /></AdminOnly>} />
         <Route path="system/domains" element={<AdminOnly><DomainsPage /></AdminOnly>} />
         <Route path="system/email" element={<AdminOnly><EmailSettingsPage /></AdminOnly>} />

@@ -308,4 +308,55 @@ describe('session gates: live approval, moderated sessions, break-glass (real la
     assert.equal(mine.status, 403);
     assert.match(mine.text, /your own break-glass session/);
   });
+
+  it('live oversight: Operators watch and moderate as the setting says (all, only where their grants reach, none); Administrators always', async () => {
+    const wsBase = t.url.replace(/^http/, 'ws');
+    const refused = async (url: string, cookie: string, why: RegExp) => {
+      const w = await term(url, cookie);
+      const e = await w.waitEvent('ended');
+      assert.equal(e.state, 'failed');
+      assert.match(String(e.message), why);
+    };
+    assert.equal((await admin.get('/api/v1/settings/oversight')).json.operators, 'all', 'every Operator by default');
+    assert.equal((await as.lead1!.get('/api/v1/settings/oversight')).status, 403, 'Administrators set it');
+    assert.equal((await admin.patch('/api/v1/settings/oversight', { operators: 'some' })).status, 400);
+    const set = await admin.patch('/api/v1/settings/oversight', { operators: 'granted' });
+    assert.equal(set.status, 200, set.text);
+    assert.equal(set.json.operators, 'granted');
+    const changed = await db().selectFrom('audit_events').select('details').where('action', '=', 'settings.oversight_update').execute();
+    assert.equal(changed.length, 1);
+    // An Operator of another plant: no grant reaches the lab's site.
+    const r = await admin.post('/api/v1/users', { username: 'lead.three', role: 'Operator', password: PW, mustChangePassword: false });
+    assert.equal(r.status, 201, r.text);
+    const far = t.client();
+    assert.equal((await far.login('lead.three', PW)).status, 200);
+    const farCookie = await cookieOf(t.url, 'lead.three', PW);
+
+    const opening = open('HMI-MOD');
+    const w = await nextWait(waits.length + 1);
+    assert.deepEqual((await far.get('/api/v1/sessions/waiting')).json.items, [], 'not offered to an Operator whose grants do not reach the asset');
+    assert.deepEqual((await as.lead1!.get('/api/v1/sessions/waiting')).json.items.map((x: { sessionId: string }) => x.sessionId), [w.sessionId]);
+    await refused(`${wsBase}/api/v1/sessions/${w.sessionId}/watch`, farCookie, /no grant of yours reaches this asset/);
+    assert.ok(t.gw.broker.gates.get(w.sessionId), 'the refused moderator did not open it: it still waits');
+
+    const mod = await term(`${wsBase}/api/v1/sessions/${w.sessionId}/watch`, await cookieOf(t.url, 'lead.one', PW));
+    const s: LiveSession = await opening;
+    assert.equal((await mod.waitEvent('opened')).moderator, true);
+    await refused(`${wsBase}/api/v1/sessions/${s.id}/watch`, farCookie, /no grant of yours reaches this asset/);
+    const liveFor = async (c: ApiClient) => ((await c.get('/api/v1/sessions?state=live')).json.items as { id: string; mayWatch?: boolean }[]).find((x) => x.id === s.id)?.mayWatch;
+    assert.equal(await liveFor(far), false, 'the console hides Watch');
+    assert.equal(await liveFor(as.lead1!), true);
+
+    // Administrators only: Operators are refused, an Administrator still watches.
+    assert.equal((await admin.patch('/api/v1/settings/oversight', { operators: 'none' })).status, 200);
+    await refused(`${wsBase}/api/v1/sessions/${s.id}/watch`, await cookieOf(t.url, 'lead.two', PW), /only Administrators watch/);
+    assert.equal(await liveFor(as.lead2!), false);
+    const boss = await term(`${wsBase}/api/v1/sessions/${s.id}/watch`, await cookieOf(t.url, 'admin.two', PW));
+    await boss.waitEvent('opened');
+    assert.equal(await liveFor(as.admin2!), true);
+    boss.ws.close();
+    mod.ws.close();
+    await s.close('done');
+    assert.equal((await admin.patch('/api/v1/settings/oversight', { operators: 'all' })).status, 200);
+  });
 });

@@ -145,6 +145,20 @@ test('console identity: staged sign-in, TOTP enrollment, lockout, unlock', async
     await page.getByTestId('login-message-saved').waitFor();
   });
 
+  await t.test('System Management: live oversight narrows Operators to their own assets, and back', async () => {
+    await page.getByTestId('nav-system-oversight').click();
+    const all = page.getByTestId('oversight-all');
+    await all.waitFor();
+    assert.equal(await all.isChecked(), true, 'every Operator by default');
+    for (const mode of ['granted', 'all'] as const) {
+      await page.getByTestId(`oversight-${mode}`).check();
+      await page.getByTestId('oversight-save').click();
+      await page.getByTestId('oversight-saved').waitFor();
+      const res = await apiFromPage<{ operators: string }>('/api/v1/settings/oversight');
+      assert.equal(res.body.operators, mode);
+    }
+  });
+
   await t.test('the admin creates a user who must use a second factor', async () => {
     await page.getByTestId('nav-users').click();
     await page.getByTestId('new-user').click();

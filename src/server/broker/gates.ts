@@ -6,6 +6,7 @@ import { DomainError, notFound } from '../errors.js';
 import type { Notifier } from '../notify/notifier.js';
 import { userEmails } from '../notify/notifier.js';
 import { approverIds, isApprover } from '../policy/approvers.js';
+import { mayOversee, oversightRefusal, overseerIds } from '../policy/oversight.js';
 import { newId } from '../util.js';
 import type { Clock } from './clock.js';
 
@@ -104,13 +105,14 @@ export class SessionGates {
 
   /**
    * The waiting sessions this user may act on: approval gates they may approve (isApprover),
-   * moderator gates for Administrators and Operators; never their own.
+   * moderator gates for those who may oversee the asset (Administrators, Operators as the
+   * live-oversight setting allows); never their own.
    */
   async listFor(who: { id: string; role: string }): Promise<WaitingSession[]> {
     const out: WaitingSession[] = [];
     for (const e of this.waiting.values()) {
       if (e.subject.userId === who.id) continue;
-      const ok = e.spec.kind === 'moderator' ? MODERATOR_ROLES.has(who.role) : await isApprover(this.o.db, who, e.spec.group?.id ?? null);
+      const ok = e.spec.kind === 'moderator' ? await mayOversee(this.o.db, who, e.subject.assetId) : await isApprover(this.o.db, who, e.spec.group?.id ?? null);
       if (ok) out.push(e.view);
     }
     return out;
@@ -164,7 +166,7 @@ export class SessionGates {
   private async announce(s: GateSubject, spec: GateSpec): Promise<void> {
     const notify = this.o.notify;
     if (!notify) return;
-    const people = spec.kind === 'approval' ? await approverIds(this.o.db, spec.group?.id ?? null) : await moderatorIds(this.o.db);
+    const people = spec.kind === 'approval' ? await approverIds(this.o.db, spec.group?.id ?? null) : await overseerIds(this.o.db, s.assetId);
     const to = await userEmails(this.o.db, people.filter((p) => p !== s.userId));
     const at = new Date(this.o.clock.now()).toISOString();
     await notify.email('session_pending', to, {
@@ -230,6 +232,7 @@ export class SessionGates {
     const e = this.entry(id, 'moderator');
     if (who.id === e.subject.userId) throw forbidden('you cannot moderate your own session');
     if (!MODERATOR_ROLES.has(who.role)) throw forbidden('only Administrators and Operators moderate sessions');
+    if (!(await mayOversee(this.o.db, who, e.subject.assetId))) throw forbidden(await oversightRefusal(this.o.db));
     await audit(this.o.db, { id: who.id, name: who.username, ip: who.ip }, { action: 'session.moderate', target: { type: 'session', id, name: id.slice(0, 8) }, details: { user: e.subject.username, asset: e.subject.assetName } });
     this.settle(id, { by: who });
   }
@@ -238,8 +241,4 @@ export class SessionGates {
   closeAll(message: string): void {
     for (const id of [...this.waiting.keys()]) this.settle(id, new GateFailed('gateway_shutdown', message));
   }
-}
-
-async function moderatorIds(ex: Executor): Promise<string[]> {
-  return (await ex.selectFrom('users').select('id').where('role', 'in', [...MODERATOR_ROLES] as ('Administrator' | 'Operator')[]).execute()).map((r) => r.id);
 }

@@ -43,9 +43,21 @@ export const loginMessageSchema = z.strictObject({
 export type LoginMessage = z.output<typeof loginMessageSchema>;
 export const loginMessageUpdateSchema = loginMessageSchema.partial();
 
+/**
+ * Live oversight: which Operators may watch and moderate live sessions (Administrators always may).
+ * `all`: every Operator; `granted`: on assets their own grants reach (their site, zone or assets);
+ * `none`: Administrators only.
+ */
+export const oversightSettingsSchema = z.strictObject({
+  operators: z.enum(['all', 'granted', 'none']).default('all'),
+});
+export type OversightSettings = z.output<typeof oversightSettingsSchema>;
+export const oversightSettingsUpdateSchema = oversightSettingsSchema.partial();
+
 const DOCS = {
   security: securitySettingsSchema,
   login_message: loginMessageSchema,
+  oversight: oversightSettingsSchema,
 } as const;
 type DocKey = keyof typeof DOCS;
 
@@ -93,4 +105,6 @@ export const updateSecuritySettings = async (ctx: Ctx, patch: z.output<typeof se
   cache.delete(ctx.db);
   return out;
 };
+export const getOversightSettings = (ex: Executor) => read(ex, 'oversight');
+export const updateOversightSettings = (ctx: Ctx, patch: z.output<typeof oversightSettingsUpdateSchema>) => write(ctx, 'oversight', patch, 'settings.oversight_update');
 export const updateLoginMessage = (ctx: Ctx, patch: z.output<typeof loginMessageUpdateSchema>) => write(ctx, 'login_message', patch, 'settings.login_message_update');

@@ -12,7 +12,7 @@ import type { GroupMapping, LdapDomain } from '../../server/identity/ldap/domain
 import type { MfaStatus, startTotpEnrollment } from '../../server/identity/mfa/service';
 import type { Role } from '../../server/identity/roles';
 import type { SessionInfo, SessionStage } from '../../server/identity/sessions';
-import type { LoginMessage, SecuritySettings } from '../../server/identity/settings';
+import type { LoginMessage, OversightSettings, SecuritySettings } from '../../server/identity/settings';
 import type { ApiToken } from '../../server/identity/tokens';
 import type { CreatedUser, User } from '../../server/identity/users';
 import type { Vendor } from '../../server/identity/vendors';
@@ -50,6 +50,7 @@ export type {
   ImportResult,
   LdapDomain,
   LoginMessage,
+  OversightSettings,
   LoginWindow,
   MfaStatus,
   Page,
@@ -190,7 +191,8 @@ export const GROUP_KINDS: readonly { value: GroupKind; label: string; help: stri
 
 
 /** GET /sessions items and GET /sessions/:id: the record plus who watches it right now (live ones). */
-export type BrokeredSession = SessionRecord & { watchers: Watcher[] };
+/** mayWatch: on live sessions for staff, whether live oversight lets you watch it. */
+export type BrokeredSession = SessionRecord & { watchers: Watcher[]; mayWatch?: boolean };
 export type Watcher = LiveSessionView['watchers'][number];
 
 /** A text frame of the terminal / watch WebSocket. */

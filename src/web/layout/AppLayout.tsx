@@ -10,6 +10,7 @@ import {
   IconCheck,
   IconClock,
   IconDashboard,
+  IconEye,
   IconFactory,
   IconGate,
   IconHistory,
@@ -69,6 +70,7 @@ const REQUESTS: NavItem[] = [
 const SYSTEM: NavItem[] = [
   { to: '/system/security', label: 'Security', icon: IconLock, testId: 'nav-system-security' },
   { to: '/system/login-message', label: 'Login message', icon: IconMessage, testId: 'nav-system-login-message' },
+  { to: '/system/oversight', label: 'Live oversight', icon: IconEye, testId: 'nav-system-oversight' },
   { to: '/system/tokens', label: 'API tokens', icon: IconToken, testId: 'nav-system-tokens' },
   { to: '/system/domains', label: 'Domains', icon: IconSitemap, testId: 'nav-system-domains' },
   { to: '/system/email', label: 'Email (SMTP)', icon: IconMail, testId: 'nav-system-email' },

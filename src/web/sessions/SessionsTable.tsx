@@ -148,7 +148,7 @@ export function BrokeredSessionsTable({ kind, items, status, canTerminate, onTer
             </Table.Td>
             <Table.Td>
               <Group gap={6} justify="flex-end" wrap="nowrap">
-                {isLive && s.state === 'active' && (
+                {isLive && s.state === 'active' && s.mayWatch !== false && (
                   <Button
                     component="a"
                     href={`/sessions/${s.id}/watch`}

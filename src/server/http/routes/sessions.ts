@@ -11,6 +11,7 @@ import { getSessionRow, listSessions, sessionApprovals, sessionCsvRow, sessionFi
 import type { GateActor } from '../../broker/gates.js';
 import type { LiveSession, Participant, ParticipantEvent } from '../../broker/types.js';
 import { DomainError, notFound } from '../../errors.js';
+import { mayOversee, oversightRefusal } from '../../policy/oversight.js';
 import { loadSigningKey, verifyRecording } from '../../recording/index.js';
 import type { VideoExporter } from '../../recording/video/export.js';
 import { pageQuery, queryBool } from '../../validation.js';
@@ -94,8 +95,13 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       return answerList(reply, query, async (page) => {
         const res = await listSessions(ctx.db, staff ? query : { ...query, user: undefined }, page);
         const items = staff ? res.items : res.items.filter((s) => s.user.id === me.id);
-        // Live ones carry their watchers.
-        return { items: items.map((s) => ({ ...s, watchers: broker.get(s.id)?.view().watchers ?? [] })), nextCursor: res.nextCursor };
+        // Live ones carry their watchers, and whether you may watch them (live oversight).
+        const out = [];
+        for (const s of items) {
+          const live = broker.get(s.id);
+          out.push({ ...s, watchers: live?.view().watchers ?? [], ...(live && staff ? { mayWatch: await mayOversee(ctx.db, me, s.asset.id) } : {}) });
+        }
+        return { items: out, nextCursor: res.nextCursor };
       }, { name: 'sessions', row: sessionCsvRow });
     } });
 
@@ -345,6 +351,11 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       }
       const live = s;
       const view = live.view();
+      if (!(await mayOversee(deps.db, me, view.assetId))) {
+        sendJson(ws, { type: 'ended', state: 'failed', reason: 'forbidden', message: await oversightRefusal(deps.db) });
+        ws.close(1000, 'forbidden');
+        return;
+      }
       const moderator = view.moderated && view.userId !== me.id;
       await audit(deps.db, actorOf(req), { action: 'session.watch', target: { type: 'session', id, name: id.slice(0, 8) }, details: { user: view.username, asset: view.assetName, ...(moderator ? { moderator: true } : {}) } });
       if (ws.readyState !== ws.OPEN) return;

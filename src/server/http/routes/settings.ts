@@ -1,4 +1,14 @@
-import { getLoginMessage, getSecuritySettings, loginMessageUpdateSchema, securitySettingsUpdateSchema, updateLoginMessage, updateSecuritySettings } from '../../identity/settings.js';
+import {
+  getLoginMessage,
+  getOversightSettings,
+  getSecuritySettings,
+  loginMessageUpdateSchema,
+  oversightSettingsUpdateSchema,
+  securitySettingsUpdateSchema,
+  updateLoginMessage,
+  updateOversightSettings,
+  updateSecuritySettings,
+} from '../../identity/settings.js';
 import type { Router } from '../route.js';
 
 const ADMIN = ['Administrator'] as const;
@@ -12,4 +22,8 @@ export function settingsRoutes(r: Router) {
     handler: ({ ctx }) => getLoginMessage(ctx.db) });
   r.route({ method: 'PATCH', url: '/api/v1/settings/login-message', tag: 'settings', summary: 'Change the login message (audited)', access: ADMIN, body: loginMessageUpdateSchema.strict(),
     handler: ({ ctx, body }) => updateLoginMessage(ctx, body) });
+  r.route({ method: 'GET', url: '/api/v1/settings/oversight', tag: 'settings', summary: 'Live oversight: which Operators may watch and moderate live sessions (all, granted = on assets their grants reach, none)', access: ADMIN,
+    handler: ({ ctx }) => getOversightSettings(ctx.db) });
+  r.route({ method: 'PATCH', url: '/api/v1/settings/oversight', tag: 'settings', summary: 'Change live oversight (audited)', access: ADMIN, body: oversightSettingsUpdateSchema.strict(),
+    handler: ({ ctx, body }) => updateOversightSettings(ctx, body) });
 }
