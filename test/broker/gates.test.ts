@@ -343,6 +343,8 @@ describe('session gates: live approval, moderated sessions, break-glass (real la
     const s: LiveSession = await opening;
     assert.equal((await mod.waitEvent('opened')).moderator, true);
     await refused(`${wsBase}/api/v1/sessions/${s.id}/watch`, farCookie, /no grant of yours reaches this asset/);
+    const tried = await db().selectFrom('audit_events').select(['actor_name', 'result']).where('target_id', '=', s.id).where('action', '=', 'session.watch').execute();
+    assert.deepEqual(tried.map((a) => [a.actor_name, a.result]), [['lead.one', 'success'], ['lead.three', 'failure']], 'the refused watch is audited');
     const liveFor = async (c: ApiClient) => ((await c.get('/api/v1/sessions?state=live')).json.items as { id: string; mayWatch?: boolean }[]).find((x) => x.id === s.id)?.mayWatch;
     assert.equal(await liveFor(far), false, 'the console hides Watch');
     assert.equal(await liveFor(as.lead1!), true);

@@ -4,7 +4,7 @@ import { getOversightSettings, type OversightSettings } from '../identity/settin
 
 /**
  * Who may oversee (watch, and moderate) a live session on an asset: Administrators always;
- * Operators as the live-oversight setting says (System Management -> Security, `oversight`):
+ * Operators as the live-oversight setting says (System Management -> Live oversight, the `oversight` settings document):
  * every Operator, only on assets their own grants reach, or none. Clients never.
  */
 export async function mayOversee(ex: Executor, who: { id: string; role: string }, assetId: string): Promise<boolean> {

@@ -352,7 +352,9 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       const live = s;
       const view = live.view();
       if (!(await mayOversee(deps.db, me, view.assetId))) {
-        sendJson(ws, { type: 'ended', state: 'failed', reason: 'forbidden', message: await oversightRefusal(deps.db) });
+        const message = await oversightRefusal(deps.db);
+        await audit(deps.db, actorOf(req), { action: 'session.watch', target: { type: 'session', id, name: id.slice(0, 8) }, result: 'failure', details: { user: view.username, asset: view.assetName, reason: message } });
+        sendJson(ws, { type: 'ended', state: 'failed', reason: 'forbidden', message });
         ws.close(1000, 'forbidden');
         return;
       }
