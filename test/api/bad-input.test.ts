@@ -129,6 +129,7 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
     { body: { otpRequiredRoles: ['Root'] }, status: 400, detail: /otpRequiredRoles/ },
     { body: { passwordExpirationDays: '30' }, status: 400, detail: /passwordExpirationDays/ },
   ] },
+  'PATCH /api/v1/settings/oversight': { valid: {}, cases: [{ body: { operators: 'some' }, status: 400, detail: /operators/ }, { body: { operators: 'none', extra: 1 }, status: 400, detail: /extra/ }] },
   'PATCH /api/v1/settings/login-message': { valid: {}, cases: [{ body: { text: 'x'.repeat(6000) }, status: 400, detail: /text/ }, { body: { enabled: 'yes' }, status: 400, detail: /enabled/ }] },
   'POST /api/v1/tokens': { valid: { name: 'ITSM', role: 'Client', expiresAt: '2099-01-01' }, cases: [
     { body: { name: 'ITSM', role: 'Client', expiresAt: '2000-01-01' }, status: 400, detail: /in the future/ },
