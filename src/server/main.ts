@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { CHECKPOINT_INTERVAL_MS, writeCheckpoint } from './audit/checkpoints.js';
 import { Broker } from './broker/broker.js';
+import { loadSigningKey } from './recording/keys.js';
 import { VideoExporter } from './recording/video/export.js';
 import type { Clock } from './broker/clock.js';
 import type { SessionLimits } from './broker/core.js';
@@ -83,6 +85,12 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
         .catch((err) => logger.error({ err }, 'inactive account sweep failed'));
     }, 60_000);
     housekeeping.unref();
+    // Signed audit checkpoints (audit/checkpoints.ts): at start, every 10 minutes, at shutdown.
+    const signer = loadSigningKey(config.dataDir);
+    const checkpoint = () => writeCheckpoint(database.db, config.dataDir, signer).catch((err) => logger.error({ err }, 'audit checkpoint failed'));
+    const checkpoints = setInterval(checkpoint, CHECKPOINT_INTERVAL_MS);
+    checkpoints.unref();
+    await checkpoint();
     await expireAccounts(database.db);
     notify.start();
     // Approved access requests turn require_approval into allow (policy/approvals.ts).
@@ -101,6 +109,8 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
         await broker.shutdown();
         await sshd?.close();
         await app.close();
+        clearInterval(checkpoints);
+        await checkpoint();
         await database.close();
       },
     };

@@ -21,6 +21,7 @@ const TABLE: Record<string, { valid: Record<string, unknown>; cases: Case[] }> =
     { body: { currentPassword: 1, newPassword: 2 }, status: 400, detail: /currentPassword/ },
   ] },
   'POST /api/v1/auth/logout': { valid: {}, cases: [] },
+  'POST /api/v1/audit/checkpoints': { valid: {}, cases: [] },
   'POST /api/v1/sites': { valid: { name: 'S' }, cases: [
     { body: { name: '' }, status: 400, detail: /name must not be empty/ },
     { body: { name: long }, status: 400, detail: /at most 128/ },

@@ -120,6 +120,15 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(events.slice(0, 2), ['asset.activate', 'asset.import']);
       const verify = await c.get('/api/v1/audit/verify');
       assert.equal(verify.json.ok, true);
+      // Signing the head now: the checkpoint covers the request's own audit event.
+      const cp = await c.post('/api/v1/audit/checkpoints', {});
+      assert.equal(cp.status, 200, cp.text);
+      const newest = (await c.get('/api/v1/audit?limit=1')).json.items[0];
+      assert.equal(newest.action, 'audit.checkpoint');
+      const after = (await c.get('/api/v1/audit/verify')).json;
+      assert.equal(after.ok, true, JSON.stringify(after));
+      assert.equal(after.checkpoints.latest.seq, cp.json.seq);
+      assert.equal(after.headSeq, cp.json.seq);
     });
 
     it('pages through users with a cursor', async () => {

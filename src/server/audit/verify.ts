@@ -1,4 +1,6 @@
 import type { Db } from '../db/index.js';
+import { loadSigningKey } from '../recording/keys.js';
+import { type CheckpointReport, verifyCheckpoints } from './checkpoints.js';
 import { GENESIS_HASH, hashAuditEvent } from './chain.js';
 
 export type AuditProblemKind = 'edited' | 'inserted' | 'deleted';
@@ -63,4 +65,14 @@ export async function verifyAuditChain(db: Db): Promise<AuditVerifyResult> {
     return fail('edited', prevSeq, `audit row ${prevSeq} was edited: the chain head recorded a different hash for it`, prevId);
   }
   return { ok: true, count, headSeq };
+}
+
+/**
+ * The chain's links (verifyAuditChain) and its signed checkpoints (audit/checkpoints.ts): the
+ * links show an edited, inserted or deleted row; the checkpoints show a chain rewritten as a whole.
+ */
+export async function verifyAudit(db: Db, dataDir: string): Promise<AuditVerifyResult & { checkpoints: CheckpointReport }> {
+  const chain = await verifyAuditChain(db);
+  const checkpoints = await verifyCheckpoints(db, dataDir, loadSigningKey(dataDir));
+  return { ...chain, ok: chain.ok && checkpoints.ok, checkpoints };
 }

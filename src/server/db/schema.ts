@@ -156,6 +156,14 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+export interface AuditCheckpointsTable {
+  seq: number;
+  key_id: string;
+  hash: string;
+  at: string;
+  signature: string;
+}
+
 export interface SettingsTable {
   key: string;
   /** JSON document */
@@ -513,6 +521,7 @@ export interface DB {
   console_sessions: ConsoleSessionsTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
   settings: SettingsTable;
   password_history: PasswordHistoryTable;
   mfa_totp: MfaTotpTable;

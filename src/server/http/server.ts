@@ -141,7 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   ldapRoutes(router);
   accessRoutes(router);
   policyRoutes(router);
-  auditRoutes(router);
+  auditRoutes(router, routeDeps);
   meRoutes(router, routeDeps);
   sshKeyRoutes(router);
   webauthnRoutes(router, routeDeps);
