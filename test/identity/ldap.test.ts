@@ -356,4 +356,31 @@ describe('LDAP / Active Directory against a real slapd', () => {
     await api.patch(`/api/v1/ldap-domains/${d.id}`, { url: ldap.url, bindPassword: ldap.bindPassword });
     assert.equal((await t.client().login('bob', ldap.users.bob.password)).status, 200);
   });
+
+  it('never demotes the last active administrator through the directory', async () => {
+    const db = t.gw.database.db;
+    assert.equal((await api.patch(`/api/v1/ldap-domains/${domainId}`, { groupMappings: plantDomain().groupMappings })).status, 200);
+    const first = await ldapLogin(ctx, 'alice', ldap.users.alice.password);
+    assert.ok(first.ok, JSON.stringify(first));
+    assert.equal(first.user.role, 'Administrator');
+    // The directory side changes: ot-admins no longer grants Administrator.
+    assert.equal((await api.patch(`/api/v1/ldap-domains/${domainId}`, { groupMappings: [{ group: ldap.groups.operators, role: 'Operator' }] })).status, 200);
+    // And alice is the only active administrator left.
+    await db.updateTable('users').set({ status: 'disabled' }).where('username', '=', t.admin.username).execute();
+    try {
+      const kept = await ldapLogin(ctx, 'alice', ldap.users.alice.password);
+      assert.ok(kept.ok, JSON.stringify(kept));
+      assert.equal(kept.user.role, 'Administrator', 'the gateway keeps one administrator');
+      const ev = await db.selectFrom('audit_events').selectAll().where('action', '=', 'user.update').where('target_name', '=', 'alice').where('result', '=', 'failure').executeTakeFirstOrThrow();
+      const details = JSON.parse(ev.details);
+      assert.deepEqual(details.withheld.role, { from: 'Administrator', to: 'Operator' });
+      assert.match(details.reason, /last active administrator/);
+    } finally {
+      await db.updateTable('users').set({ status: 'active' }).where('username', '=', t.admin.username).execute();
+    }
+    // With another administrator active again, the directory's answer applies.
+    const demoted = await ldapLogin(ctx, 'alice', ldap.users.alice.password);
+    assert.ok(demoted.ok, JSON.stringify(demoted));
+    assert.equal(demoted.user.role, 'Operator');
+  });
 });

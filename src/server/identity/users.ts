@@ -161,7 +161,8 @@ async function checkAffiliation(ex: Executor, affiliation: 'employee' | 'vendor'
   return v.contract_end;
 }
 
-async function activeAdminCount(ex: Executor, exceptId: string): Promise<number> {
+/** Active Administrators other than exceptId. */
+export async function activeAdminCount(ex: Executor, exceptId: string): Promise<number> {
   const r = await ex
     .selectFrom('users')
     .select((eb) => eb.fn.countAll<number>().as('n'))

@@ -5,7 +5,7 @@ import type { UsersTable } from '../../db/schema.js';
 import { inTx } from '../../db/tx.js';
 import { conflict } from '../../errors.js';
 import { newId, nowIso } from '../../util.js';
-import { findUserRowByUsername, getUser, type Role } from '../users.js';
+import { activeAdminCount, findUserRowByUsername, getUser, type Role } from '../users.js';
 
 /** Who the directory says the user is. */
 export interface DirectoryIdentity {
@@ -78,14 +78,23 @@ export async function provisionLdapUser(ctx: Ctx, who: DirectoryIdentity, access
     } else {
       userId = existing.id;
       username = existing.username;
-      const want = { role: access.role, email, displayName, ldapDn: who.dn, ldapDomain: who.domainName };
+      // The directory never demotes the last active Administrator: the gateway would have none.
+      let role = access.role;
+      if (existing.role === 'Administrator' && role !== 'Administrator' && existing.status === 'active' && (await activeAdminCount(tx, existing.id)) === 0) {
+        role = 'Administrator';
+        await audit(tx, actor, {
+          action: 'user.update', target: { type: 'user', id: existing.id, name: existing.username }, result: 'failure',
+          details: { ...source, withheld: { role: { from: 'Administrator', to: access.role } }, reason: 'the directory would demote the last active administrator: create or enable another administrator first' },
+        });
+      }
+      const want = { role, email, displayName, ldapDn: who.dn, ldapDomain: who.domainName };
       const have = { role: existing.role, email: existing.email, displayName: existing.display_name, ldapDn: existing.ldap_dn, ldapDomain: existing.ldap_domain_id === who.domainId ? who.domainName : null };
       const changed: Record<string, { from: unknown; to: unknown }> = {};
       for (const k of Object.keys(want) as (keyof typeof want)[]) if (want[k] !== have[k]) changed[k] = { from: have[k], to: want[k] };
       if (Object.keys(changed).length) {
         await tx
           .updateTable('users')
-          .set({ role: access.role, email, display_name: displayName, ldap_dn: who.dn, ldap_domain_id: who.domainId, updated_at: now })
+          .set({ role, email, display_name: displayName, ldap_dn: who.dn, ldap_domain_id: who.domainId, updated_at: now })
           .where('id', '=', userId)
           .execute();
         await audit(tx, actor, { action: 'user.update', target: { type: 'user', id: userId, name: username }, details: { ...source, changes: changed } });
