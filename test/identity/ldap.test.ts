@@ -383,4 +383,33 @@ describe('LDAP / Active Directory against a real slapd', () => {
     assert.ok(demoted.ok, JSON.stringify(demoted));
     assert.equal(demoted.user.role, 'Operator');
   });
+
+  it('follows nested groups (a group in a group in a group), safely through a cycle', async () => {
+    const root = new Client({ url: ldap.url });
+    await root.bind(ldap.root.dn, ldap.root.password);
+    const staff = `cn=plant-staff,ou=groups,${ldap.baseDn}`;
+    const site = `cn=site-all,ou=groups,${ldap.baseDn}`;
+    try {
+      // ot-operators (alice) is in plant-staff, which is in site-all, which is in plant-staff again.
+      await root.add(staff, { objectClass: 'groupOfNames', cn: 'plant-staff', member: [ldap.groups.operators] });
+      await root.add(site, { objectClass: 'groupOfUniqueNames', cn: 'site-all', uniqueMember: [staff] });
+      const { Attribute, Change } = await import('ldapts');
+      await root.modify(staff, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [site] }) }));
+      const groupMappings = [
+        { group: ldap.groups.operators, role: 'Operator' },
+        { group: 'vendors', role: 'Client', groupId: groups.vendorAccess },
+        { group: 'site-all', groupId: groups.line1 },
+      ];
+      assert.equal((await api.patch(`/api/v1/ldap-domains/${domainId}`, { groupMappings })).status, 200);
+      const alice = await ldapLogin(ctx, 'alice', ldap.users.alice.password);
+      assert.ok(alice.ok, JSON.stringify(alice));
+      const bob = await ldapLogin(ctx, 'bob', ldap.users.bob.password);
+      assert.ok(bob.ok, JSON.stringify(bob));
+      assert.deepEqual(await membersOf(groups.line1!), ['alice'], 'two levels up, through the cycle, and only for alice');
+    } finally {
+      await root.del(site).catch(() => {});
+      await root.del(staff).catch(() => {});
+      await root.unbind();
+    }
+  });
 });

@@ -31,7 +31,8 @@ function unavailable(domain: string, stage: string, err: unknown): Attempt {
 /**
  * Password login against the enabled LDAP domains, tried in name order (only the user's own
  * domain once they have one). Per domain: service bind, exactly one entry for the escaped
- * username, bind as that entry with the password, read its groups (memberOf and a group search),
+ * username, bind as that entry with the password, read its groups (memberOf and a group search,
+ * then the groups those are nested in),
  * map them to a role (the highest wins) and permission groups, then provision or update the
  * user (provision.ts). Never logs, stores or audits the password. The reason of a refusal is
  * for the audit log, not for the person signing in. Lockout, status and MFA are the caller's.
@@ -94,7 +95,8 @@ async function tryDomain(ctx: SecretCtx, d: LdapDomainsTable, name: string, pass
 
       let groupDns: string[];
       try {
-        groupDns = [...(entry.attrs.memberof ?? []), ...(await c.groupsOf(entry.dn, name))];
+        const direct = dedupe([...(entry.attrs.memberof ?? []), ...(await c.groupsOf(entry.dn, name))]);
+        groupDns = [...direct, ...(await c.parentGroupsOf(direct))];
       } catch (err) {
         return unavailable(d.name, 'group lookup', err);
       }

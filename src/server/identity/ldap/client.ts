@@ -1,7 +1,12 @@
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, InvalidCredentialsError, NoSuchObjectError, ResultCodeError, SizeLimitExceededError } from 'ldapts';
-import { allUsersFilter, escapeFilterValue, userSearchFilter } from './filter.js';
+import { allUsersFilter, escapeFilterValue, normalizeDn, userSearchFilter } from './filter.js';
+
+/** Nested groups: how many levels up and how many groups at most, and groups per search filter. */
+const NESTED_DEPTH = 8;
+const NESTED_MAX = 500;
+const NESTED_BATCH = 50;
 
 /** What a connection needs, with the bind password already opened. */
 export interface LdapSettings {
@@ -148,6 +153,36 @@ export class LdapConnection {
     const filter = `(|(&(objectClass=groupOfNames)(member=${d}))(&(objectClass=groupOfUniqueNames)(uniqueMember=${d}))(&(objectClass=group)(member=${d}))(&(objectClass=posixGroup)(memberUid=${escapeFilterValue(username)})))`;
     const entries = await this.search(this.settings.baseDn, filter, ['1.1'], { paged: true });
     return entries.map((e) => String(e.dn));
+  }
+
+  /**
+   * The groups that contain these groups, directly or through further groups (nested groups, as
+   * Active Directory administrators build them): a breadth-first walk up the member links, at
+   * most NESTED_DEPTH levels and NESTED_MAX groups, safe against cycles. Returns only the groups
+   * not given.
+   */
+  async parentGroupsOf(groupDns: string[]): Promise<string[]> {
+    const seen = new Set(groupDns.map(normalizeDn));
+    const found: string[] = [];
+    let frontier = [...groupDns];
+    for (let depth = 0; depth < NESTED_DEPTH && frontier.length && found.length < NESTED_MAX; depth++) {
+      const next: string[] = [];
+      for (let i = 0; i < frontier.length; i += NESTED_BATCH) {
+        const members = frontier.slice(i, i + NESTED_BATCH).map(escapeFilterValue);
+        const any = (attr: string) => `(|${members.map((m) => `(${attr}=${m})`).join('')})`;
+        const filter = `(|(&(objectClass=groupOfNames)${any('member')})(&(objectClass=groupOfUniqueNames)${any('uniqueMember')})(&(objectClass=group)${any('member')}))`;
+        for (const e of await this.search(this.settings.baseDn, filter, ['1.1'], { paged: true })) {
+          const dn = String(e.dn);
+          const key = normalizeDn(dn);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          found.push(dn);
+          next.push(dn);
+        }
+      }
+      frontier = next;
+    }
+    return found.slice(0, NESTED_MAX);
   }
 
   async close(): Promise<void> {
