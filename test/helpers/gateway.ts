@@ -13,6 +13,8 @@ export interface TestGateway {
   gw: Gateway;
   url: string;
   dataDir: string;
+  /** The PostgreSQL database (undefined on SQLite). */
+  databaseUrl: string | undefined;
   /** The first admin; password is the one-time password unless adminPassword was given. */
   admin: { username: string; password: string };
   /** An API client that speaks to the app in-process (full Fastify stack, no TLS). */
@@ -85,14 +87,20 @@ export const ADMIN_PASSWORD = 'Adm1n-Gateway-Passw0rd';
  * Starts a real gateway on 127.0.0.1 with a fresh data dir (port chosen by the OS, HTTPS with
  * its self-signed certificate). dialect 'postgres' gives it a fresh database on the test cluster.
  */
-export async function startGateway(opts: { adminPassword?: string; dialect?: TestDialect; tls?: boolean; loginRateLimit?: number; logLevel?: string; logTo?: Writable; clock?: Clock; limits?: Partial<SessionLimits> } = {}): Promise<TestGateway> {
+export async function startGateway(
+  opts: { adminPassword?: string; dialect?: TestDialect; tls?: boolean; loginRateLimit?: number; logLevel?: string; logTo?: Writable; clock?: Clock; limits?: Partial<SessionLimits>; sameDatabaseAs?: TestGateway } = {},
+): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-test-'));
-  const pgdb = opts.dialect === 'postgres' ? await createPgDatabase() : undefined;
+  // sameDatabaseAs: a second node on the first one's PostgreSQL database (its own data dir, keys, port).
+  const shared = opts.sameDatabaseAs;
+  if (shared && !shared.databaseUrl) throw new Error('sameDatabaseAs needs a gateway on PostgreSQL');
+  const pgdb = !shared && opts.dialect === 'postgres' ? await createPgDatabase() : undefined;
+  const databaseUrl = shared?.databaseUrl ?? pgdb?.url;
   const base = loadConfig({ PORTCULLIS_DATA_DIR: dataDir });
   const config = {
     ...base,
     port: 0,
-    databaseUrl: pgdb?.url,
+    databaseUrl,
     adminPassword: opts.adminPassword,
     logLevel: opts.logLevel ?? process.env.PORTCULLIS_TEST_LOG_LEVEL ?? 'silent',
     tls: { ...base.tls, enabled: opts.tls ?? true },
@@ -102,13 +110,14 @@ export async function startGateway(opts: { adminPassword?: string; dialect?: Tes
     sshPort: 0,
   };
   const gw = await start(config, { logger: createLogger(config.logLevel, opts.logTo), ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.limits ? { limits: opts.limits } : {}) });
-  const password = opts.adminPassword ?? gw.bootstrap.oneTimePassword;
-  if (!password) throw new Error('no admin password: bootstrap did not produce one');
+  const admin = shared ? shared.admin : { username: gw.bootstrap.username, password: opts.adminPassword ?? gw.bootstrap.oneTimePassword };
+  if (!admin.password) throw new Error('no admin password: bootstrap did not produce one');
   return {
     gw,
     url: gw.url,
     dataDir,
-    admin: { username: gw.bootstrap.username, password },
+    databaseUrl,
+    admin: admin as { username: string; password: string },
     client: () => new ApiClient(gw),
     async stop() {
       await gw.close();

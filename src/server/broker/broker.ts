@@ -263,7 +263,7 @@ export class Broker {
       account_id: account.id, protocol: req.protocol, port: req.port, via: req.via, command: req.command ?? null, source_ip: req.sourceIp,
       state: 'pending', end_reason: null, end_message: null, terminated_by: null, node: this.node, created_at: nowIso(), started_at: null, ended_at: null,
       bytes_in: 0, bytes_out: 0, recording_path: null, recording_sha256: null, typed_text: null, shown_text: null,
-      waiting_for: null, moderated: c.watchRequired ? 1 : 0, break_glass_reason: breakGlass, review_state: breakGlass ? 'pending' : null, reviewed_by: null, reviewed_at: null, review_note: null,
+      waiting_for: null, gate: null, moderated: c.watchRequired ? 1 : 0, break_glass_reason: breakGlass, review_state: breakGlass ? 'pending' : null, reviewed_by: null, reviewed_at: null, review_note: null,
       access_request_id: decision.approvedRequestId ?? null,
     };
     await inTx(db, async (tx) => {

@@ -20,8 +20,14 @@ import type { Clock } from './clock.js';
  * Waiting ends with the gate passed, or failed: rejected, timed out, the user left, shutdown.
  * Approvers and moderators are emailed (template session_pending) and webhooks get
  * session.pending / session.approved / session.rejected. Every decision is a row in
- * session_approvals and an audit event. Gates live in the gateway process that holds the user's
- * connection (like the live session itself).
+ * session_approvals and an audit event.
+ *
+ * Across gateway nodes (one PostgreSQL database): a live-approval gate is also kept in the
+ * session's row (`gate`, a StoredGate), so any node lists it and records decisions; the node that
+ * holds the session reads the decisions from session_approvals (at once for its own, within
+ * POLL_MS for another node's) and lets the session through or fails it. Approvals are counted
+ * from session_approvals, distinct approvers only. Moderator gates stay with the node holding the
+ * session: the moderator watches its live stream.
  */
 export type GateKind = 'approval' | 'moderator';
 
@@ -84,6 +90,19 @@ export interface GateOptions {
   notify?: Notifier | undefined;
 }
 
+/** A live-approval gate as kept in remote_sessions.gate. */
+interface StoredGate {
+  subject: GateSubject;
+  count: number;
+  group: { id: string; name: string } | null;
+  since: string;
+  /** When the holding node fails it (approval_timeout); after that no node lists it. */
+  until: string;
+}
+
+/** How often the node holding waiting sessions reads decisions made on other nodes. */
+const POLL_MS = 1000;
+
 /** Who moderates (watch required): the roles that may watch sessions. */
 export const MODERATOR_ROLES: ReadonlySet<string> = new Set(['Administrator', 'Operator']);
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
@@ -92,6 +111,7 @@ const forbidden = (m: string) => new DomainError('forbidden', m);
 
 export class SessionGates {
   private readonly waiting = new Map<string, Entry>();
+  private poller: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: GateOptions) {}
 
@@ -110,12 +130,19 @@ export class SessionGates {
    */
   async listFor(who: { id: string; role: string }): Promise<WaitingSession[]> {
     const out: WaitingSession[] = [];
-    for (const e of this.waiting.values()) {
+    const entries = [...this.waiting.values()];
+    for (const e of await this.remoteEntries()) if (!this.waiting.has(e.subject.sessionId)) entries.push(e);
+    for (const e of entries) {
       if (e.subject.userId === who.id) continue;
       const ok = e.spec.kind === 'moderator' ? await mayOversee(this.o.db, who, e.subject.assetId) : await isApprover(this.o.db, who, e.spec.group?.id ?? null);
       if (ok) out.push(e.view);
     }
     return out;
+  }
+
+  /** A waiting session, held here or (live approval) by another node; undefined when none waits. */
+  async find(id: string): Promise<WaitingSession | undefined> {
+    return this.waiting.get(id)?.view ?? (await this.remoteEntry(id))?.view;
   }
 
   /**
@@ -140,7 +167,9 @@ export class SessionGates {
     });
     // Registered first: whoever hears of the wait (the user, an approver's API client) can act on it.
     onWaiting?.();
-    await db.updateTable('remote_sessions').set({ waiting_for: spec.kind }).where('id', '=', id).execute();
+    const stored: StoredGate | null = spec.kind === 'approval' ? { subject, count: spec.count, group: spec.group ?? null, since, until: new Date(clock.now() + this.o.waitMs).toISOString() } : null;
+    await db.updateTable('remote_sessions').set({ waiting_for: spec.kind, gate: stored ? JSON.stringify(stored) : null }).where('id', '=', id).execute();
+    if (stored) this.startPolling();
     const onAbort = () => this.settle(id, new GateFailed('cancelled', 'the user left while the session waited'));
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -149,8 +178,85 @@ export class SessionGates {
       return await passed;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      await db.updateTable('remote_sessions').set({ waiting_for: null }).where('id', '=', id).execute();
+      await db.updateTable('remote_sessions').set({ waiting_for: null, gate: null }).where('id', '=', id).execute();
     }
+  }
+
+  private startPolling(): void {
+    if (this.poller) return;
+    this.poller = setInterval(() => {
+      const ids = [...this.waiting.values()].filter((e) => e.spec.kind === 'approval').map((e) => e.subject.sessionId);
+      if (ids.length === 0) {
+        clearInterval(this.poller);
+        this.poller = undefined;
+        return;
+      }
+      for (const id of ids) void this.sync(id).catch((err: unknown) => this.o.logger.error({ err, session: id }, 'could not read the decisions on a waiting session'));
+    }, POLL_MS);
+    this.poller.unref();
+  }
+
+  /** The decisions recorded on a session so far: distinct approvers in order, and the first rejection. */
+  private async decisions(id: string): Promise<{ approvers: { id: string; name: string; at: string }[]; rejection: { name: string; id: string | null; comment: string | null } | null }> {
+    const rows = await this.o.db.selectFrom('session_approvals').select(['approver_id', 'approver_name', 'decision', 'comment', 'created_at']).where('session_id', '=', id).orderBy('created_at').execute();
+    const approvers: { id: string; name: string; at: string }[] = [];
+    let rejection: { name: string; id: string | null; comment: string | null } | null = null;
+    for (const r of rows) {
+      if (r.decision === 'reject') rejection ??= { name: r.approver_name, id: r.approver_id, comment: r.comment };
+      else if (r.approver_id && !approvers.some((a) => a.id === r.approver_id)) approvers.push({ id: r.approver_id, name: r.approver_name, at: r.created_at });
+    }
+    return { approvers, rejection };
+  }
+
+  /**
+   * Brings a waiting approval gate held here in line with session_approvals (decisions made here
+   * or on another node): a rejection fails it, enough distinct approvers let it through.
+   */
+  private async sync(id: string): Promise<void> {
+    const e = this.waiting.get(id);
+    if (!e || e.spec.kind !== 'approval') return;
+    const d = await this.decisions(id);
+    if (this.waiting.get(id) !== e) return;
+    e.approvers = new Set(d.approvers.map((a) => a.id));
+    e.view.approvals!.by = d.approvers.map((a) => ({ name: a.name, at: a.at }));
+    if (d.rejection) this.settle(id, new GateFailed('rejected', `rejected by ${d.rejection.name}: ${d.rejection.comment ?? ''}`, d.rejection.name));
+    else if (d.approvers.length >= e.spec.count) {
+      const last = d.approvers.at(-1)!;
+      this.settle(id, { by: { id: last.id, username: last.name, role: '', ip: null } });
+    }
+  }
+
+  /** Live-approval gates held by other nodes (or this one), from the database; expired ones left out. */
+  private async remoteEntries(id?: string): Promise<Entry[]> {
+    let q = this.o.db.selectFrom('remote_sessions').select(['id', 'gate']).where('state', '=', 'pending').where('waiting_for', '=', 'approval').where('gate', 'is not', null);
+    if (id) q = q.where('id', '=', id);
+    const now = this.o.clock.now();
+    const out: Entry[] = [];
+    for (const row of await q.execute()) {
+      let g: StoredGate;
+      try {
+        g = JSON.parse(row.gate!) as StoredGate;
+      } catch {
+        continue;
+      }
+      if (Date.parse(g.until) <= now) continue;
+      const d = await this.decisions(row.id);
+      const { siteTimezone: _tz, ...who } = g.subject;
+      out.push({
+        view: { ...who, waitingFor: 'approval', since: g.since, approvals: { needed: g.count, group: g.group, by: d.approvers.map((a) => ({ name: a.name, at: a.at })) } },
+        subject: g.subject,
+        spec: { kind: 'approval', count: g.count, ...(g.group ? { group: g.group } : {}) },
+        approvers: new Set(d.approvers.map((a) => a.id)),
+        resolve: () => {},
+        reject: () => {},
+        cancelTimer: () => {},
+      });
+    }
+    return out;
+  }
+
+  private async remoteEntry(id: string): Promise<Entry | undefined> {
+    return (await this.remoteEntries(id))[0];
   }
 
   /** Ends the wait: passed (by: who let it through) or failed. */
@@ -176,8 +282,9 @@ export class SessionGates {
     await notify.emit('session.pending', { sessionId: s.sessionId, waitingFor: spec.kind, user: s.username, asset: s.assetName, protocol: s.protocol, port: s.port, ...(spec.kind === 'approval' ? { approvalsNeeded: spec.count } : {}) });
   }
 
-  private entry(id: string, kind: GateKind): Entry {
-    const e = this.waiting.get(id);
+  /** The gate a session waits at: held here, or (live approval) by another node. */
+  private async entry(id: string, kind: GateKind): Promise<Entry> {
+    const e = this.waiting.get(id) ?? (kind === 'approval' ? await this.remoteEntry(id) : undefined);
     if (!e) throw notFound('session waiting at a gate', id);
     if (e.spec.kind !== kind) throw conflict(kind === 'approval' ? 'the session waits for a moderator, not for an approval' : 'the session waits for an approval, not for a moderator');
     return e;
@@ -204,32 +311,36 @@ export class SessionGates {
     });
   }
 
-  /** A live approval; the session opens once enough distinct approvers said yes. */
+  /**
+   * A live approval; the session opens once enough distinct approvers said yes. On another node
+   * than the one holding the session, `passed` says the approvals are complete; that node opens
+   * it within POLL_MS.
+   */
   async approve(id: string, who: GateActor, comment: string | null): Promise<WaitingSession & { passed: boolean }> {
-    const e = this.entry(id, 'approval');
-    if (e.approvers.has(who.id)) throw conflict('you have already approved this session');
+    const e = await this.entry(id, 'approval');
+    const before = await this.decisions(id);
+    if (before.approvers.some((a) => a.id === who.id)) throw conflict('you have already approved this session');
     const spec = e.spec as Extract<GateSpec, { kind: 'approval' }>;
-    const count = e.approvers.size + 1;
-    await this.record(e, who, 'approve', comment, { approvals: count, required: spec.count });
-    // Settled meanwhile (timeout, the user left): the approval is on record, the session is gone.
-    if (this.waiting.get(id) !== e) throw conflict('the session stopped waiting before the approval was recorded');
-    e.approvers.add(who.id);
-    e.view.approvals!.by.push({ name: who.username, at: new Date(this.o.clock.now()).toISOString() });
-    const passed = e.approvers.size >= spec.count;
-    if (passed) this.settle(id, { by: who });
-    return { ...e.view, passed };
+    await this.record(e, who, 'approve', comment, { approvals: before.approvers.length + 1, required: spec.count });
+    const local = this.waiting.get(id) === e;
+    if (local) await this.sync(id);
+    const after = await this.decisions(id);
+    const by = after.approvers.map((a) => ({ name: a.name, at: a.at }));
+    // Settled meanwhile (timeout, the user left, a rejection): the approval is on record, the wait is over.
+    if (local && this.waiting.get(id) !== e && after.approvers.length < spec.count) throw conflict('the session stopped waiting before the approval was recorded');
+    return { ...e.view, approvals: { ...e.view.approvals!, by }, passed: after.approvers.length >= spec.count && !after.rejection };
   }
 
   /** A live rejection: the session fails with the reason, shown to the user. */
   async reject(id: string, who: GateActor, reason: string): Promise<void> {
-    const e = this.entry(id, 'approval');
+    const e = await this.entry(id, 'approval');
     await this.record(e, who, 'reject', reason, {});
-    this.settle(id, new GateFailed('rejected', `rejected by ${who.username}: ${reason}`, who.username));
+    if (this.waiting.get(id) === e) this.settle(id, new GateFailed('rejected', `rejected by ${who.username}: ${reason}`, who.username));
   }
 
   /** A moderator joins a session that waits for one: it opens, watched by them. */
   async admitModerator(id: string, who: GateActor): Promise<void> {
-    const e = this.entry(id, 'moderator');
+    const e = await this.entry(id, 'moderator');
     if (who.id === e.subject.userId) throw forbidden('you cannot moderate your own session');
     if (!MODERATOR_ROLES.has(who.role)) throw forbidden('only Administrators and Operators moderate sessions');
     if (!(await mayOversee(this.o.db, who, e.subject.assetId))) throw forbidden(await oversightRefusal(this.o.db));
@@ -239,6 +350,8 @@ export class SessionGates {
 
   /** Gateway shutdown: every wait fails. */
   closeAll(message: string): void {
+    clearInterval(this.poller);
+    this.poller = undefined;
     for (const id of [...this.waiting.keys()]) this.settle(id, new GateFailed('gateway_shutdown', message));
   }
 }

@@ -11,6 +11,7 @@ import * as m0008 from './migrations/0008_requests.js';
 import * as m0009 from './migrations/0009_request_window_start.js';
 import * as m0010 from './migrations/0010_session_gates.js';
 import * as m0011 from './migrations/0011_audit_checkpoints.js';
+import * as m0012 from './migrations/0012_gate_across_nodes.js';
 
 /** The one migration set, in order. Add new files here; never edit a released migration. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009_request_window_start': m0009,
   '0010_session_gates': m0010,
   '0011_audit_checkpoints': m0011,
+  '0012_gate_across_nodes': m0012,
 };
 
 /** Name of the newest migration (what a fully migrated database is at). */

@@ -119,7 +119,8 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
   };
   /** 404 for an unknown session, 409 for one that is not (or no longer) waiting at this gate. */
   const waitingAt = async (id: string, kind: 'approval' | 'moderator') => {
-    const w = broker.gates.get(id);
+    // Live approvals can be decided on any node; a moderator joins on the node holding the session.
+    const w = kind === 'approval' ? await broker.gates.find(id) : broker.gates.get(id);
     if (w?.waitingFor === kind) return w;
     const row = await getSessionRow(deps.db, id);
     if (!row) throw notFound('session', id);
