@@ -131,7 +131,15 @@ export async function verifyCheckpoints(db: Db, dataDir: string, own: SigningKey
     }
     all.set(k, c);
   }
-  for (const c of [...all.values()].sort((a, b) => a.seq - b.seq)) {
+  const sorted = [...all.values()].sort((a, b) => a.seq - b.seq);
+  // The chain's hashes at the checkpointed rows, fetched in batches.
+  const hashAt = new Map<number, string>();
+  const seqs = [...new Set(sorted.map((c) => c.seq))];
+  for (let i = 0; i < seqs.length; i += 500) {
+    const rows = await db.selectFrom('audit_events').select(['seq', 'hash']).where('seq', 'in', seqs.slice(i, i + 500)).execute();
+    for (const r of rows) hashAt.set(Number(r.seq), r.hash);
+  }
+  for (const c of sorted) {
     const pem = trusted.get(c.keyId);
     if (!pem) {
       untrusted++;
@@ -139,9 +147,9 @@ export async function verifyCheckpoints(db: Db, dataDir: string, own: SigningKey
     }
     if (!verifySignature(pem, checkpointPayload(c), c.signature)) return fail(c.seq, `the checkpoint at audit row ${c.seq} has a bad signature: it was forged or altered`);
     if (c.seq > headSeq) return fail(c.seq, `audit rows ${headSeq + 1}..${c.seq} were removed: a checkpoint signed at ${c.at} covers row ${c.seq}, the chain ends at ${headSeq}`);
-    const row = await db.selectFrom('audit_events').select('hash').where('seq', '=', c.seq).executeTakeFirst();
-    if (!row) return fail(c.seq, `audit row ${c.seq}, covered by the checkpoint signed at ${c.at}, is missing`);
-    if (row.hash !== c.hash) return fail(c.seq, `the audit chain was rewritten at or before row ${c.seq}: its hash differs from the checkpoint signed at ${c.at}`);
+    const hash = hashAt.get(c.seq);
+    if (hash === undefined) return fail(c.seq, `audit row ${c.seq}, covered by the checkpoint signed at ${c.at}, is missing`);
+    if (hash !== c.hash) return fail(c.seq, `the audit chain was rewritten at or before row ${c.seq}: its hash differs from the checkpoint signed at ${c.at}`);
     verified++;
     latest = { seq: c.seq, at: c.at };
   }
