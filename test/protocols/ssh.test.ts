@@ -248,6 +248,20 @@ describe('SSH protocol engine (against the lab sshd)', () => {
     assert.deepEqual(await cat.ended, { how: 'closed', message: 'the remote command exited with code 0', exitCode: 0 });
   });
 
+  test('the exit code is never lost when the asset sends EOF before the exit status (80 quick commands)', async () => {
+    // OpenSSH sends EOF when the command's output closes and exit-status once it is reaped: the
+    // gateway used to close on the EOF and lost the code a few times in a hundred.
+    const lost: number[] = [];
+    for (let i = 0; i < 80; i++) {
+      const c = await connect({ command: 'tr a-z A-Z' }, cred(), t.port, { pty: false });
+      c.stream.on('data', () => {});
+      c.stream.end('portcullis\n');
+      const end = await c.ended;
+      if (end.exitCode !== 0) lost.push(i);
+    }
+    assert.deepEqual(lost, []);
+  });
+
   test('pinned host key: the right one is accepted (any notation), a wrong one refused before login', async () => {
     for (const pin of [hostFingerprint, hostFingerprint.slice('SHA256:'.length), `${hostFingerprint}=`]) {
       const c = await connect({ pinnedHostKey: pin, command: 'true' });

@@ -35,6 +35,8 @@ const KEEPALIVE_INTERVAL_MS = 15_000;
 const KEEPALIVE_COUNT_MAX = 3;
 /** After close(): how long a clean disconnect may take before the socket is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
+/** After the asset's EOF, how long its exit status and close may take before the gateway closes the channel. */
+const EXIT_WAIT_MS = 1_000;
 /** Keyboard-interactive rounds answered before giving up (a server that keeps asking). */
 const MAX_KBD_ROUNDS = 3;
 const MIN_DIM = 1;
@@ -123,6 +125,7 @@ class SshConnection implements TerminalConnection {
   private linkError: string | undefined;
   private exit: { code?: number; signal?: string } | undefined;
   private killTimer: NodeJS.Timeout | undefined;
+  private exitWait: NodeJS.Timeout | undefined;
   private done = false;
 
   constructor(
@@ -143,6 +146,7 @@ class SshConnection implements TerminalConnection {
     channel.on('close', () => {
       // The asset closed the session (or answered our close): the connection has no other use.
       this.channelClosed = true;
+      clearTimeout(this.exitWait);
       this.disconnect();
     });
     client.on('error', (err: Ssh2Error) => {
@@ -184,12 +188,19 @@ class SshConnection implements TerminalConnection {
       return;
     }
     this.assetEnded = true;
-    try {
-      this.channel.close();
-    } catch {
-      // already closing
-    }
-    this.disconnect();
+    if (this.channelClosed) return this.disconnect();
+    // The asset's EOF can come before its exit status (OpenSSH sends EOF when the command's output
+    // closes, exit-status after it is reaped, then close): wait for the asset's close a moment, so
+    // the exit code is not lost, then close ourselves.
+    this.exitWait ??= setTimeout(() => {
+      try {
+        this.channel.close();
+      } catch {
+        // already closing
+      }
+      this.disconnect();
+    }, EXIT_WAIT_MS);
+    this.exitWait.unref();
   }
 
   private disconnect(): void {
@@ -205,6 +216,7 @@ class SshConnection implements TerminalConnection {
     if (this.done) return;
     this.done = true;
     if (this.killTimer) clearTimeout(this.killTimer);
+    clearTimeout(this.exitWait);
     this.stream.markGone();
     const exitCode = this.exit?.code;
     const what = this.setup.mode === 'shell' ? 'shell' : 'command';
