@@ -321,8 +321,8 @@ export class SessionGates {
     const before = await this.decisions(id);
     if (before.approvers.some((a) => a.id === who.id)) throw conflict('you have already approved this session');
     const spec = e.spec as Extract<GateSpec, { kind: 'approval' }>;
-    await this.record(e, who, 'approve', comment, { approvals: before.approvers.length + 1, required: spec.count });
     const local = this.waiting.get(id) === e;
+    await this.record(e, who, 'approve', comment, { approvals: before.approvers.length + 1, required: spec.count });
     if (local) await this.sync(id);
     const after = await this.decisions(id);
     const by = after.approvers.map((a) => ({ name: a.name, at: a.at }));
