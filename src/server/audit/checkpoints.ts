@@ -1,8 +1,10 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Ctx } from '../context.js';
 import type { Db } from '../db/index.js';
-import { keyIdOf, type SigningKey, verifySignature } from '../recording/keys.js';
+import { keyIdOf, loadSigningKey, type SigningKey, verifySignature } from '../recording/keys.js';
 import { nowIso } from '../util.js';
+import { audit } from './log.js';
 
 /**
  * Signed checkpoints of the audit hash chain.
@@ -52,6 +54,14 @@ export async function writeCheckpoint(db: Db, dataDir: string, key: SigningKey):
   appendFileSync(file, `${JSON.stringify(c)}\n`, { mode: 0o600 });
   await db.insertInto('audit_checkpoints').values({ seq, key_id: c.keyId, hash: c.hash, at, signature: c.signature }).onConflict((oc) => oc.doNothing()).execute();
   return c;
+}
+
+/** A checkpoint on request (API): audited first, so the checkpoint covers its own request. */
+export async function checkpointNow(ctx: Ctx, dataDir: string): Promise<Omit<Checkpoint, 'signature'>> {
+  await audit(ctx.db, ctx.actor, { action: 'audit.checkpoint', target: { type: 'audit', id: 'chain', name: 'audit chain' } });
+  const c = await writeCheckpoint(ctx.db, dataDir, loadSigningKey(dataDir));
+  if (!c) throw new Error('the chain head was already signed');
+  return { seq: c.seq, hash: c.hash, at: c.at, keyId: c.keyId };
 }
 
 /** Public keys trusted for checkpoints, by key id: the gateway's own and those in keys/audit-trust/. */

@@ -11,7 +11,7 @@ import type { Selectable } from 'kysely';
 import { DomainError, notFound } from '../errors.js';
 import { getAsset } from '../inventory/assets.js';
 import { type Constraints, decide } from '../policy/decide.js';
-import { mayOversee } from '../policy/oversight.js';
+import { overseerCheck } from '../policy/oversight.js';
 import { sshProtocol } from '../protocols/ssh/client.js';
 import { telnetProtocol } from '../protocols/telnet/client.js';
 import { ConnectError, type DisplayProtocol, type TerminalProtocol } from '../protocols/types.js';
@@ -201,8 +201,9 @@ export class Broker {
     const gated = (await this.gates.listFor(who)).map((w) => ({ ...w, paused: false, approvedByMe: w.approvals?.by.some((b) => b.name === who.username) ?? false }));
     if (!MODERATOR_ROLES.has(who.role)) return gated;
     const views = [...this.live.values()].map((s) => s.view()).filter((v) => v.paused && v.userId !== who.id);
+    const may = await overseerCheck(this.o.db, who);
     const mine = [];
-    for (const v of views) if (await mayOversee(this.o.db, who, v.assetId)) mine.push(v);
+    for (const v of views) if (await may(v.assetId)) mine.push(v);
     const paused = mine
       .map((v) => ({ sessionId: v.id, waitingFor: 'moderator' as const, paused: true, approvedByMe: false, userId: v.userId, username: v.username, assetId: v.assetId, assetName: v.assetName, protocol: v.protocol, port: v.port, sourceIp: null, since: v.pausedSince ?? v.startedAt ?? '' }));
     return [...gated, ...paused];

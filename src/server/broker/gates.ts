@@ -6,7 +6,7 @@ import { DomainError, notFound } from '../errors.js';
 import type { Notifier } from '../notify/notifier.js';
 import { userEmails } from '../notify/notifier.js';
 import { approverIds, isApprover } from '../policy/approvers.js';
-import { mayOversee, oversightRefusal, overseerIds } from '../policy/oversight.js';
+import { mayOversee, overseerCheck, oversightRefusal, overseerIds } from '../policy/oversight.js';
 import { newId } from '../util.js';
 import type { Clock } from './clock.js';
 
@@ -75,7 +75,6 @@ interface Entry {
   view: WaitingSession;
   subject: GateSubject;
   spec: GateSpec;
-  approvers: Set<string>;
   resolve: (by: GateActor | undefined) => void;
   reject: (err: GateFailed) => void;
   cancelTimer: () => void;
@@ -88,6 +87,12 @@ export interface GateOptions {
   /** How long a session waits at a gate before it fails (default 10 min). */
   waitMs: number;
   notify?: Notifier | undefined;
+}
+
+/** What approvers decided on a waiting session. */
+interface Decisions {
+  approvers: { id: string; name: string; at: string }[];
+  rejection: { name: string; id: string | null; comment: string | null } | null;
 }
 
 /** A live-approval gate as kept in remote_sessions.gate. */
@@ -132,9 +137,10 @@ export class SessionGates {
     const out: WaitingSession[] = [];
     const entries = [...this.waiting.values()];
     for (const e of await this.remoteEntries()) if (!this.waiting.has(e.subject.sessionId)) entries.push(e);
+    const oversees = await overseerCheck(this.o.db, who);
     for (const e of entries) {
       if (e.subject.userId === who.id) continue;
-      const ok = e.spec.kind === 'moderator' ? await mayOversee(this.o.db, who, e.subject.assetId) : await isApprover(this.o.db, who, e.spec.group?.id ?? null);
+      const ok = e.spec.kind === 'moderator' ? await oversees(e.subject.assetId) : await isApprover(this.o.db, who, e.spec.group?.id ?? null);
       if (ok) out.push(e.view);
     }
     return out;
@@ -159,7 +165,7 @@ export class SessionGates {
       ...(spec.kind === 'approval' ? { approvals: { needed: spec.count, group: spec.group ?? null, by: [] } } : {}),
     };
     const passed = new Promise<GateActor | undefined>((resolve, reject) => {
-      const e: Entry = { view, subject, spec, approvers: new Set(), resolve, reject, cancelTimer: () => {} };
+      const e: Entry = { view, subject, spec, resolve, reject, cancelTimer: () => {} };
       e.cancelTimer = clock.setTimer(this.o.waitMs, () =>
         this.settle(id, new GateFailed(spec.kind === 'approval' ? 'approval_timeout' : 'moderator_timeout', spec.kind === 'approval' ? `no approver approved the session within ${minutes(this.o.waitMs)}` : `no moderator joined within ${minutes(this.o.waitMs)}`)),
       );
@@ -191,21 +197,31 @@ export class SessionGates {
         this.poller = undefined;
         return;
       }
-      for (const id of ids) void this.sync(id).catch((err: unknown) => this.o.logger.error({ err, session: id }, 'could not read the decisions on a waiting session'));
+      void this.decisionsOf(ids)
+        .then((all) => {
+          for (const [id, d] of all) this.apply(id, d);
+        })
+        .catch((err: unknown) => this.o.logger.error({ err }, 'could not read the decisions on waiting sessions'));
     }, POLL_MS);
     this.poller.unref();
   }
 
   /** The decisions recorded on a session so far: distinct approvers in order, and the first rejection. */
-  private async decisions(id: string): Promise<{ approvers: { id: string; name: string; at: string }[]; rejection: { name: string; id: string | null; comment: string | null } | null }> {
-    const rows = await this.o.db.selectFrom('session_approvals').select(['approver_id', 'approver_name', 'decision', 'comment', 'created_at']).where('session_id', '=', id).orderBy('created_at').execute();
-    const approvers: { id: string; name: string; at: string }[] = [];
-    let rejection: { name: string; id: string | null; comment: string | null } | null = null;
+  private async decisions(id: string): Promise<Decisions> {
+    return (await this.decisionsOf([id])).get(id)!;
+  }
+
+  /** decisions() for several sessions with one query. */
+  private async decisionsOf(ids: string[]): Promise<Map<string, Decisions>> {
+    const out = new Map<string, Decisions>(ids.map((id) => [id, { approvers: [], rejection: null }]));
+    if (ids.length === 0) return out;
+    const rows = await this.o.db.selectFrom('session_approvals').select(['session_id', 'approver_id', 'approver_name', 'decision', 'comment', 'created_at']).where('session_id', 'in', ids).orderBy('created_at').execute();
     for (const r of rows) {
-      if (r.decision === 'reject') rejection ??= { name: r.approver_name, id: r.approver_id, comment: r.comment };
-      else if (r.approver_id && !approvers.some((a) => a.id === r.approver_id)) approvers.push({ id: r.approver_id, name: r.approver_name, at: r.created_at });
+      const d = out.get(r.session_id)!;
+      if (r.decision === 'reject') d.rejection ??= { name: r.approver_name, id: r.approver_id, comment: r.comment };
+      else if (r.approver_id && !d.approvers.some((a) => a.id === r.approver_id)) d.approvers.push({ id: r.approver_id, name: r.approver_name, at: r.created_at });
     }
-    return { approvers, rejection };
+    return out;
   }
 
   /**
@@ -213,11 +229,12 @@ export class SessionGates {
    * or on another node): a rejection fails it, enough distinct approvers let it through.
    */
   private async sync(id: string): Promise<void> {
+    this.apply(id, await this.decisions(id));
+  }
+
+  private apply(id: string, d: Decisions): void {
     const e = this.waiting.get(id);
     if (!e || e.spec.kind !== 'approval') return;
-    const d = await this.decisions(id);
-    if (this.waiting.get(id) !== e) return;
-    e.approvers = new Set(d.approvers.map((a) => a.id));
     e.view.approvals!.by = d.approvers.map((a) => ({ name: a.name, at: a.at }));
     if (d.rejection) this.settle(id, new GateFailed('rejected', `rejected by ${d.rejection.name}: ${d.rejection.comment ?? ''}`, d.rejection.name));
     else if (d.approvers.length >= e.spec.count) {
@@ -231,8 +248,10 @@ export class SessionGates {
     let q = this.o.db.selectFrom('remote_sessions').select(['id', 'gate']).where('state', '=', 'pending').where('waiting_for', '=', 'approval').where('gate', 'is not', null);
     if (id) q = q.where('id', '=', id);
     const now = this.o.clock.now();
+    const rows = await q.execute();
+    const decided = await this.decisionsOf(rows.map((r) => r.id));
     const out: Entry[] = [];
-    for (const row of await q.execute()) {
+    for (const row of rows) {
       let g: StoredGate;
       try {
         g = JSON.parse(row.gate!) as StoredGate;
@@ -240,13 +259,12 @@ export class SessionGates {
         continue;
       }
       if (Date.parse(g.until) <= now) continue;
-      const d = await this.decisions(row.id);
+      const d = decided.get(row.id)!;
       const { siteTimezone: _tz, ...who } = g.subject;
       out.push({
         view: { ...who, waitingFor: 'approval', since: g.since, approvals: { needed: g.count, group: g.group, by: d.approvers.map((a) => ({ name: a.name, at: a.at })) } },
         subject: g.subject,
         spec: { kind: 'approval', count: g.count, ...(g.group ? { group: g.group } : {}) },
-        approvers: new Set(d.approvers.map((a) => a.id)),
         resolve: () => {},
         reject: () => {},
         cancelTimer: () => {},

@@ -8,9 +8,18 @@ import { getOversightSettings, type OversightSettings } from '../identity/settin
  * every Operator, only on assets their own grants reach, or none. Clients never.
  */
 export async function mayOversee(ex: Executor, who: { id: string; role: string }, assetId: string): Promise<boolean> {
-  if (who.role === 'Administrator') return true;
-  if (who.role !== 'Operator') return false;
-  return operatorMay(ex, (await getOversightSettings(ex)).operators, who.id, assetId);
+  return (await overseerCheck(ex, who))(assetId);
+}
+
+/**
+ * The same rule for many sessions at once (a list): the setting is read once, and a grant lookup
+ * is made only in `granted` mode.
+ */
+export async function overseerCheck(ex: Executor, who: { id: string; role: string }): Promise<(assetId: string) => Promise<boolean>> {
+  if (who.role === 'Administrator') return async () => true;
+  if (who.role !== 'Operator') return async () => false;
+  const mode = (await getOversightSettings(ex)).operators;
+  return (assetId) => operatorMay(ex, mode, who.id, assetId);
 }
 
 async function operatorMay(ex: Executor, mode: OversightSettings['operators'], userId: string, assetId: string): Promise<boolean> {

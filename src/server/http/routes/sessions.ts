@@ -11,7 +11,7 @@ import { getSessionRow, listSessions, sessionApprovals, sessionCsvRow, sessionFi
 import type { GateActor } from '../../broker/gates.js';
 import type { LiveSession, Participant, ParticipantEvent } from '../../broker/types.js';
 import { DomainError, notFound } from '../../errors.js';
-import { mayOversee, oversightRefusal } from '../../policy/oversight.js';
+import { mayOversee, overseerCheck, oversightRefusal } from '../../policy/oversight.js';
 import { loadSigningKey, verifyRecording } from '../../recording/index.js';
 import type { VideoExporter } from '../../recording/video/export.js';
 import { pageQuery, queryBool } from '../../validation.js';
@@ -96,10 +96,11 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
         const res = await listSessions(ctx.db, staff ? query : { ...query, user: undefined }, page);
         const items = staff ? res.items : res.items.filter((s) => s.user.id === me.id);
         // Live ones carry their watchers, and whether you may watch them (live oversight).
+        const mayWatch = staff ? await overseerCheck(ctx.db, me) : null;
         const out = [];
         for (const s of items) {
           const live = broker.get(s.id);
-          out.push({ ...s, watchers: live?.view().watchers ?? [], ...(live && staff ? { mayWatch: await mayOversee(ctx.db, me, s.asset.id) } : {}) });
+          out.push({ ...s, watchers: live?.view().watchers ?? [], ...(live && mayWatch ? { mayWatch: await mayWatch(s.asset.id) } : {}) });
         }
         return { items: out, nextCursor: res.nextCursor };
       }, { name: 'sessions', row: sessionCsvRow });
