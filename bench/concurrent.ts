@@ -22,8 +22,8 @@ const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-cc-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
 
-const lab = await startLab({ dataDir: join(dir, 'lab'), ports: { ssh: 52291, telnet: 52393, vnc: 55991, rdp: 53899 }, displayBase: 238, account: ACCOUNT, log: () => {} });
-const gw = await startGatewayProcess({ dataDir: join(dir, 'gw'), port: 52290, sshPort: 52292 });
+const lab = await startLab({ dataDir: join(dir, 'lab'), ports: { ssh: 27291, telnet: 27393, vnc: 29991, rdp: 28899 }, displayBase: 238, account: ACCOUNT, log: () => {} });
+const gw = await startGatewayProcess({ dataDir: join(dir, 'gw'), port: 27290, sshPort: 27292 });
 const sockets: WebSocket[] = [];
 
 /** Event-loop lag (ms) since the previous scrape (the gateway's histogram resets on each one). */

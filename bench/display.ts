@@ -116,7 +116,7 @@ const GATEWAY_JPEG_LEVEL: Record<Quality, number | undefined> = { low: 4, medium
 const W = 1280;
 const H = 800;
 const ACCOUNT = 'pcbenchdisp';
-const PORTS = { ssh: 52701, telnet: 52723, vnc: 55701, rdp: 53701, http: 52780, frontdoor: 52782 };
+const PORTS = { ssh: 27701, telnet: 27723, vnc: 29701, rdp: 28701, http: 27780, frontdoor: 27782 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {

@@ -17,7 +17,7 @@ import { HttpApi, startGatewayProcess } from './lib/gateway-process.js';
 const MB = Number(process.argv[2] ?? 200);
 const ROUNDS = Number(process.argv[3] ?? 2);
 const ACCOUNT = 'pcbenchfd';
-const PORTS = { ssh: 52271, telnet: 52383, vnc: 55971, rdp: 53897, jump: 52272, http: 52280, frontdoor: 52282 };
+const PORTS = { ssh: 27271, telnet: 27383, vnc: 29971, rdp: 28897, jump: 27272, http: 27280, frontdoor: 27282 };
 
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-fd-'));
 chmodSync(dir, 0o755); // the lab account reads the data file

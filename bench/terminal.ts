@@ -20,8 +20,8 @@ const MB = Number(process.argv[2] ?? 20);
 const KEYS = Number(process.argv[3] ?? 1000);
 const ACCOUNT = 'pcbench';
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-const lab = await startLab({ dataDir: dir, ports: { ssh: 52251, telnet: 52373, vnc: 55951, rdp: 53895 }, displayBase: 235, account: ACCOUNT });
-const gw = await startGatewayProcess({ dataDir: join(dir, 'gw'), port: 52260, sshPort: 52262 });
+const lab = await startLab({ dataDir: dir, ports: { ssh: 27251, telnet: 27373, vnc: 29951, rdp: 28895 }, displayBase: 235, account: ACCOUNT });
+const gw = await startGatewayProcess({ dataDir: join(dir, 'gw'), port: 27260, sshPort: 27262 });
 
 interface Pipe {
   write(s: string): void;

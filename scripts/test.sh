@@ -10,7 +10,7 @@ bash scripts/npm-deps.sh
 npm run --silent build
 
 pgdir=$(mktemp -d /tmp/portcullis-pg.XXXXXX)
-pgport=${PORTCULLIS_TEST_PG_PORT:-55432}
+pgport=${PORTCULLIS_TEST_PG_PORT:-29432}
 while (echo >"/dev/tcp/127.0.0.1/$pgport") 2>/dev/null; do pgport=$((pgport + 1)); done
 cleanup() { bash scripts/pg-throwaway.sh stop "$pgdir"; }
 trap cleanup EXIT

@@ -58,7 +58,7 @@ describe('gateway crash during a session', () => {
   };
 
   before(async () => {
-    lab = await startLab({ dataDir: dir, ports: { ssh: 52221, telnet: 52343, vnc: 55921, rdp: 53893 }, displayBase: 225, account: ACCOUNT });
+    lab = await startLab({ dataDir: dir, ports: { ssh: 27221, telnet: 27343, vnc: 29921, rdp: 28893 }, displayBase: 225, account: ACCOUNT });
     port = await freePort();
     gw = await startGw();
     await signIn();

@@ -96,7 +96,7 @@ describe('graphical sessions (VNC) over WebSocket', () => {
   };
 
   before(async () => {
-    lab = await startLab({ dataDir: dir, ports: { ssh: 52511, telnet: 52633, vnc: 55961, rdp: 53961 }, displayBase: 195, account: ACCOUNT });
+    lab = await startLab({ dataDir: dir, ports: { ssh: 27511, telnet: 27633, vnc: 29961, rdp: 28961 }, displayBase: 195, account: ACCOUNT });
     t = await startGateway({ tls: false });
     admin = await adminClient(t);
     const vnc = lab.targets.find((x) => x.protocol === 'vnc')!;

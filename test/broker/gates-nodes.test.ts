@@ -41,7 +41,7 @@ describe('live session approval across two gateway nodes (PostgreSQL)', () => {
   const listedOnB = async (who: string) => ((await onB[who]!.get('/api/v1/sessions/waiting')).json.items as { sessionId: string; approvals?: { needed: number; by: { name: string }[] } }[]);
 
   before(async () => {
-    lab = await startLab({ dataDir: dir, ports: { ssh: 52981, telnet: 52983, vnc: 55981, rdp: 53981 }, displayBase: 268, account: ACCOUNT });
+    lab = await startLab({ dataDir: dir, ports: { ssh: 27981, telnet: 27983, vnc: 29981, rdp: 28981 }, displayBase: 268, account: ACCOUNT });
     a = await startGateway({ tls: false, dialect: 'postgres' });
     admin = await adminClient(a);
     b = await startGateway({ tls: false, sameDatabaseAs: a });

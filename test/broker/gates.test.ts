@@ -63,7 +63,7 @@ describe('session gates: live approval, moderated sessions, break-glass (real la
   };
 
   before(async () => {
-    lab = await startLab({ dataDir: dir, ports: { ssh: 52951, telnet: 52953, vnc: 55951, rdp: 53951 }, displayBase: 264, account: ACCOUNT });
+    lab = await startLab({ dataDir: dir, ports: { ssh: 27951, telnet: 27953, vnc: 29951, rdp: 28951 }, displayBase: 264, account: ACCOUNT });
     smtp = await startSmtp();
     t = await startGateway({ tls: false, clock, limits: { idleTimeoutMs: 4 * 3_600_000, maxDurationMs: 8 * 3_600_000, warnBeforeMs: 60_000, gateWaitMs: GATE_WAIT, moderatorAbsentMs: ABSENT } });
     admin = await adminClient(t);

@@ -86,7 +86,7 @@ describe('hostile assets through the broker', () => {
   };
 
   before(async () => {
-    lab = await startLab({ dataDir: dir, ports: { ssh: 52241, telnet: 52353, vnc: 55941, rdp: 53893 }, displayBase: 250, account: ACCOUNT });
+    lab = await startLab({ dataDir: dir, ports: { ssh: 27241, telnet: 27353, vnc: 29941, rdp: 28893 }, displayBase: 250, account: ACCOUNT });
     t = await startGateway({ tls: false });
     admin = await adminClient(t);
     ids.site = (await admin.post('/api/v1/sites', { name: 'Hostile lab', maxConnections: 20 })).json.id;

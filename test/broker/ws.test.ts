@@ -25,7 +25,7 @@ describe('brokered sessions over WebSocket', () => {
     return r.headers.get('set-cookie')!.split(';')[0]!;
   };
   before(async () => {
-    lab = await startLab({ dataDir: dir, ports: { ssh: 52211, telnet: 52333, vnc: 55911, rdp: 53892 }, displayBase: 215, account: ACCOUNT });
+    lab = await startLab({ dataDir: dir, ports: { ssh: 27211, telnet: 27333, vnc: 29911, rdp: 28892 }, displayBase: 215, account: ACCOUNT });
     t = await startGateway({ tls: false });
     admin = await adminClient(t);
     wsBase = t.url.replace(/^http/, 'ws');

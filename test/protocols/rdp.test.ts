@@ -1,6 +1,6 @@
 /**
  * The RDP engine (src/server/protocols/rdp) against real servers: the lab's FreeRDP shadow server
- * (NLA) and an xrdp + xorgxrdp target without NLA (lab/xrdp.ts), on private ports (33950-33979),
+ * (NLA) and an xrdp + xorgxrdp target without NLA (lab/xrdp.ts), on private ports (31950-31979),
  * display numbers and accounts. Every session's processes are checked by pid and by scanning
  * /proc for the session directory, so nothing may outlive close() or a failure.
  */
@@ -16,10 +16,10 @@ import { lookupAccount } from '../../lab/account.js';
 import { probeRdpCertificate, RDP_SYSTEM_USER, type RdpDisplay, type RdpDisplayOptions, startRdpDisplay } from '../../src/server/protocols/rdp/index.js';
 import { ConnectError, type ConnectFailure } from '../../src/server/protocols/types.js';
 
-const LAB_PORTS = { ssh: 33951, telnet: 33952, vnc: 33953, rdp: 33950 };
-const XRDP_PORT = 33955;
-const CLOSED_PORT = 33969;
-const SILENT_PORT = 33961;
+const LAB_PORTS = { ssh: 31951, telnet: 31952, vnc: 31953, rdp: 31950 };
+const XRDP_PORT = 31955;
+const CLOSED_PORT = 31969;
+const SILENT_PORT = 31961;
 const ACCOUNT = 'pcrdptest';
 const XRDP_ACCOUNT = 'pcxrdptest';
 const NLA_COLOUR = 0x8250df; // lab/rdp.ts background
@@ -286,9 +286,9 @@ describe('RDP engine (private Xvnc + xfreerdp)', () => {
       up.on('error', () => c.destroy());
     });
     let connections = 0;
-    await new Promise<void>((r) => relay.listen(33962, '127.0.0.1', r));
+    await new Promise<void>((r) => relay.listen(31962, '127.0.0.1', r));
     try {
-      await expectFailure(startRdpDisplay(opts({ ...nla, port: 33962 })), 'host_key_mismatch', /not the pinned one/);
+      await expectFailure(startRdpDisplay(opts({ ...nla, port: 31962 })), 'host_key_mismatch', /not the pinned one/);
     } finally {
       relay.close();
     }

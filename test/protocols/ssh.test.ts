@@ -19,12 +19,12 @@ import { sshProtocol } from '../../src/server/protocols/ssh/client.js';
 import { fingerprintMatches, hostKeyFingerprint, normalizeFingerprint } from '../../src/server/protocols/ssh/hostkey.js';
 import { ConnectError, type ConnectFailure, type ConnectOptions, type TerminalConnection, type TerminalCredential } from '../../src/server/protocols/types.js';
 
-const PORTS = { ssh: 42201, telnet: 42323, vnc: 45901, rdp: 43891 };
-const KEY_SSHD_PORT = 42202;
-const KBD_PORT = 42203;
-const GARBAGE_PORT = 42204;
-const SILENT_PORT = 42205;
-const CLOSED_PORT = 42209;
+const PORTS = { ssh: 17201, telnet: 17323, vnc: 19901, rdp: 18891 };
+const KEY_SSHD_PORT = 17202;
+const KBD_PORT = 17203;
+const GARBAGE_PORT = 17204;
+const SILENT_PORT = 17205;
+const CLOSED_PORT = 17209;
 const DISPLAY_BASE = 200;
 const ACCOUNT = 'pcsshtest';
 const SIZE = { cols: 100, rows: 30 };

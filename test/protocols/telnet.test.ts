@@ -31,7 +31,7 @@ import { clampSize, NegotiationBudget, nawsPacket, OptionNegotiator } from '../.
 import { ConnectError, type TerminalConnection, type TerminalCredential } from '../../src/server/protocols/types.js';
 import { fakeLogin, fakeServer } from '../helpers/fake-telnet.js';
 
-const PORTS = { ssh: 32201, telnet: 32323, vnc: 35901, rdp: 33891 };
+const PORTS = { ssh: 32201, telnet: 32323, vnc: 30901, rdp: 31891 };
 const DISPLAY_BASE = 190;
 const ACCOUNT = 'pctelnettest';
 

@@ -26,7 +26,7 @@ describe('request windows end live sessions (real lab sshd)', () => {
   let sshPort = 0;
 
   before(async () => {
-    lab = await startLab({ dataDir: dir, ports: { ssh: 52901, telnet: 52923, vnc: 55991, rdp: 53991 }, displayBase: 252, account: ACCOUNT });
+    lab = await startLab({ dataDir: dir, ports: { ssh: 27901, telnet: 27923, vnc: 29991, rdp: 28991 }, displayBase: 252, account: ACCOUNT });
     t = await startGateway({ tls: false, clock, limits: { idleTimeoutMs: 4 * 3_600_000, maxDurationMs: 8 * 3_600_000, warnBeforeMs: 60_000 } });
     admin = await adminClient(t);
     await admin.request('PUT', '/api/v1/settings/smtp', { enabled: true, host: '127.0.0.1', port: 2, security: 'none', fromAddress: 'portcullis@plant.test' });

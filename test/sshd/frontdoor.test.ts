@@ -57,7 +57,7 @@ describe('SSH front door with the real OpenSSH client', () => {
     ((await admin.get(`/api/v1/audit?action=${encodeURIComponent(action)}&limit=200`)).json.items as { action: string; result: string; actor: { name: string }; details: Record<string, unknown> }[]).map((e) => ({ ...e, actorName: e.actor.name }));
 
   before(async () => {
-    lab = await startLab({ dataDir: dir, ports: { ssh: 62201, telnet: 62323, vnc: 62901, rdp: 63891 }, displayBase: 220, account: ACCOUNT });
+    lab = await startLab({ dataDir: dir, ports: { ssh: 24201, telnet: 24323, vnc: 24901, rdp: 24891 }, displayBase: 220, account: ACCOUNT });
     t = await startSshGateway();
     assert.ok(t.gw.sshPort, 'the front door listens');
     ssh = new OpenSsh(() => t.gw.sshPort!);
@@ -218,12 +218,12 @@ describe('SSH front door with the real OpenSSH client', () => {
     assert.equal(r.code, 3, r.stderr);
     const several = await ssh.run([...ssh.keyOnly(keys.bob!.key), 'bob+GW-03@127.0.0.1', 'true']);
     assert.equal(several.code, 255);
-    assert.match(several.stderr, /bob\+GW-03\+ssh:62201, bob\+GW-03\+telnet:62323/);
+    assert.match(several.stderr, /bob\+GW-03\+ssh:24201, bob\+GW-03\+telnet:24323/);
     const viaSsh = await ssh.run([...ssh.keyOnly(keys.bob!.key), 'bob+GW-03+ssh@127.0.0.1', 'echo gw-$((1+1))']);
     assert.equal(viaSsh.code, 0, viaSsh.stderr);
     assert.match(viaSsh.stdout, /gw-2/);
     const none = await ssh.run([...ssh.keyOnly(keys.bob!.key), 'bob+PLC-01+telnet@127.0.0.1', 'true']);
-    assert.match(none.stderr, /PLC-01 has no telnet access method; it offers ssh:62201/);
+    assert.match(none.stderr, /PLC-01 has no telnet access method; it offers ssh:24201/);
   });
 
   it('without -t a command gets stdin to its end and its bytes pass unchanged (binary, LF not CRLF)', async () => {
@@ -247,7 +247,7 @@ describe('SSH front door with the real OpenSSH client', () => {
 
   it('drives an interactive PTY shell (ssh -tt), Telnet chosen by name', async () => {
     const p = ssh.spawn(['-tt', ...ssh.keyOnly(keys.bob!.key), 'bob+GW-03+telnet@127.0.0.1']);
-    await p.waitFor(/Connecting to GW-03 \(telnet:62323\)/);
+    await p.waitFor(/Connecting to GW-03 \(telnet:24323\)/);
     p.write('echo shell-$((3*4))\n');
     await p.waitFor(/shell-12/, 15_000);
     p.write('exit\n');
@@ -264,12 +264,12 @@ describe('SSH front door with the real OpenSSH client', () => {
     await p.waitFor(/Number \(1-4, q to quit\): /);
     const menu = p.out();
     assert.match(menu, /assets you can reach, bob/);
-    for (const line of [/GW-03\s+ssh:62201/, /GW-03\s+telnet:62323/, /PLC-01\s+ssh:62201\s+Front door lab, level 1/, /RTU-02\s+telnet:62323/]) assert.match(menu, line);
+    for (const line of [/GW-03\s+ssh:24201/, /GW-03\s+telnet:24323/, /PLC-01\s+ssh:24201\s+Front door lab, level 1/, /RTU-02\s+telnet:24323/]) assert.match(menu, line);
     const n = /(\d+)\) PLC-01/.exec(menu)![1]!;
     p.write('9\n');
     await p.waitFor(/Choose a number between 1 and 4/);
     p.write(`${n}\n`);
-    await p.waitFor(/Connecting to PLC-01 \(ssh:62201\)/);
+    await p.waitFor(/Connecting to PLC-01 \(ssh:24201\)/);
     p.write('echo menu-$((8*8))\n');
     await p.waitFor(/menu-64/, 15_000);
     p.write('exit\n');
