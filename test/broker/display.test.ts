@@ -34,14 +34,20 @@ interface Viewer {
   closed: Promise<number>;
 }
 
-function viewer(url: string, cookie: string, origin: string): Viewer {
+/** `ack`: acknowledge every frame, as a browser does (else the gateway stops after two). */
+function viewer(url: string, cookie: string, origin: string, o: { ack?: boolean } = {}): Viewer {
   const ws = new WebSocket(url, { headers: { cookie, origin } });
   const screen = new GuacScreen();
   const events: Viewer['events'] = [];
   ws.on('message', (m, binary) => {
     const text = (m as Buffer).toString('utf8');
     if (!binary && text.startsWith('{')) events.push(JSON.parse(text));
-    else screen.feed(text);
+    else {
+      const before = screen.syncs.length;
+      screen.feed(text);
+      const last = screen.syncs.at(-1);
+      if (o.ack && screen.syncs.length > before && last !== undefined) ws.send(`4.sync,${String(last).length}.${last};`);
+    }
   });
   return {
     ws,
@@ -279,8 +285,8 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     assert.match(ended.message, /malformed display input/);
   });
 
-  it('RDP (NLA): a private Xvnc + xfreerdp at the browser size, the certificate pinned, nothing left after the red button', async () => {
-    const v = viewer(rdpUrl, cookie, t.url);
+  it('RDP (NLA): a private Xvnc + xfreerdp at the browser size, which follows the window, the certificate pinned, nothing left after the red button', async () => {
+    const v = viewer(rdpUrl, cookie, t.url, { ack: true });
     await v.waitUntil(() => v.events.some((e) => e.type === 'opened' || e.type === 'ended'), 'opened', 30_000);
     const opened = v.events.find((e) => e.type === 'opened') as unknown as { session: { id: string; cols: number; rows: number } } | undefined;
     assert.ok(opened, JSON.stringify(v.events));
@@ -289,6 +295,32 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     const pin = await t.gw.database.db.selectFrom('asset_host_keys').selectAll().where('asset_id', '=', rdpAsset).executeTakeFirst();
     assert.match(pin?.fingerprint ?? '', /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i, 'the certificate is pinned on first use');
     assert.ok(rdpHelpers().length >= 2, `helpers running: ${rdpHelpers().join('; ')}`);
+
+    // The browser window changes size: the desktop follows once the window has settled (one
+    // reconnect for a burst of sizes), in the same private Xvnc, with a new xfreerdp.
+    const pidOf = (name: string) => rdpHelpers().filter((h) => h.includes(name)).map((h) => Number(h.split(':')[0]));
+    const [xvncBefore, clientBefore] = [pidOf('Xvnc '), pidOf('xfreerdp')];
+    assert.equal(xvncBefore.length, 1);
+    const sizeMsg = (w: number, h: number) => `4.size,${String(w).length}.${w},${String(h).length}.${h};`;
+    v.send(sizeMsg(900, 650) + sizeMsg(1100, 720));
+    await new Promise((res) => setTimeout(res, 200));
+    v.send(sizeMsg(1201, 759)); // odd sizes become even
+    await v.waitUntil(() => v.screen.width === 1202 && v.screen.height === 760, 'the display at the new size', 30_000);
+    const syncsAtResize = v.screen.syncs.length;
+    await v.waitUntil(() => v.screen.syncs.length > syncsAtResize && v.screen.share(RDP_BACKGROUND) > 0.3, 'the remote desktop again, at the new size', 30_000);
+    assert.deepEqual(pidOf('Xvnc '), xvncBefore, 'the same private Xvnc');
+    const clientAfter = pidOf('xfreerdp');
+    assert.equal(clientAfter.length, 1, rdpHelpers().join('; '));
+    assert.notDeepEqual(clientAfter, clientBefore, 'xfreerdp reconnected');
+    assert.ok(v.events.every((e) => e.type !== 'ended'), JSON.stringify(v.events));
+    assert.equal((await rowOf(opened.session.id)).state, 'active');
+    // The same size again changes nothing.
+    v.send(sizeMsg(1202, 760));
+    await new Promise((res) => setTimeout(res, 1600));
+    assert.deepEqual(pidOf('xfreerdp'), clientAfter);
+    // Input still reaches the desktop after the reconnect.
+    v.send('5.mouse,2.50,2.50,1.0;');
+
     const t0 = Date.now();
     const r = await admin.post(`/api/v1/sessions/${opened.session.id}/terminate`, { reason: 'rdp test over' });
     assert.equal(r.status, 200, r.text);
@@ -300,6 +332,10 @@ describe('graphical sessions (VNC) over WebSocket', () => {
     assert.equal(row.state, 'terminated');
     const verdict = await verifyRecording(resolve(t.dataDir, row.recording_path!), loadSigningKey(t.dataDir).publicKeyPem);
     assert.equal(verdict.ok, true, JSON.stringify(verdict));
+    const replay = new GuacScreen();
+    replay.feed(readFileSync(resolve(t.dataDir, row.recording_path!), 'utf8'));
+    assert.deepEqual(replay.markers.filter((m) => /display resized/.test(m)), ['display resized to 1202x760 (the browser window changed)']);
+    assert.deepEqual([replay.width, replay.height], [1202, 760]);
   });
 
   it('RDP: a wrong vaulted password fails clearly, and a changed certificate is refused', async () => {

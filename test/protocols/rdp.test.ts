@@ -15,6 +15,7 @@ import { type Lab, type LabTarget, removeLabAccount, startLab, startXrdpTarget, 
 import { lookupAccount } from '../../lab/account.js';
 import { probeRdpCertificate, RDP_SYSTEM_USER, type RdpDisplay, type RdpDisplayOptions, startRdpDisplay } from '../../src/server/protocols/rdp/index.js';
 import { ConnectError, type ConnectFailure } from '../../src/server/protocols/types.js';
+import { connectRfb } from '../../src/server/protocols/vnc/client.js';
 
 const LAB_PORTS = { ssh: 31951, telnet: 31952, vnc: 31953, rdp: 31950 };
 const XRDP_PORT = 31955;
@@ -341,6 +342,45 @@ describe('RDP engine (private Xvnc + xfreerdp)', () => {
     const n = await waitForColour(d, XRDP_COLOUR, 10_000, 10_000);
     assert.ok(n >= 10_000, `only ${n} pixels of the xrdp desktop colour`);
     assert.equal(xrdp.sessionsStarted(), before + 1);
+    await d.close();
+    assertNothingLeft(d);
+  });
+
+  test('xrdp: a reconnect at a new size resizes the private Xvnc and returns to the same xrdp session', async () => {
+    const d = await start(opts(xrdp));
+    assert.ok((await waitForColour(d, XRDP_COLOUR, 10_000, 10_000)) >= 10_000);
+    const sessions = xrdp.sessionsStarted();
+    const rfb = await connectRfb(net.connect(d.socketPath), { desktopResize: true, encodings: ['raw'] });
+    try {
+      for (let i = 0; i < 100 && !rfb.canResize; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(rfb.canResize, 'the private Xvnc accepts SetDesktopSize');
+      const before = d.pids;
+      const resized: string[] = [];
+      rfb.on('resize', ({ width, height }) => resized.push(`${width}x${height}`));
+      const t0 = Date.now();
+      await d.reconnect({ width: 1280, height: 720, password: xrdp.password, resizeScreen: (w, h) => rfb.setDesktopSize(w, h) });
+      console.log(`# reconnect at 1280x720 took ${Date.now() - t0} ms`);
+      assert.deepEqual(resized, ['1280x720']);
+      assert.deepEqual([rfb.width, rfb.height, d.size.width, d.size.height], [1280, 720, 1280, 720]);
+      assert.equal(d.pids.xvnc, before.xvnc, 'the same Xvnc');
+      assert.notEqual(d.pids.xfreerdp, before.xfreerdp, 'a new xfreerdp');
+      assert.ok(!alive(before.xfreerdp), 'the old xfreerdp is gone');
+      // xorgxrdp follows the new client size: the desktop fills the larger screen.
+      const n = await waitForColour(d, XRDP_COLOUR, 0.8 * 1280 * 720, 10_000);
+      assert.ok(n >= 0.8 * 1280 * 720, `${n} desktop pixels at 1280x720`);
+      assert.equal(xrdp.sessionsStarted(), sessions, 'xrdp reconnected the existing session, started none');
+
+      // When the screen cannot be resized, xfreerdp comes back at the old size and the error is reported.
+      await assert.rejects(d.reconnect({ width: 800, height: 600, password: xrdp.password, resizeScreen: () => Promise.reject(new Error('no resize today')) }), /no resize today/);
+      assert.deepEqual(d.size, { width: 1280, height: 720 });
+      assert.ok((await waitForColour(d, XRDP_COLOUR, 0.8 * 1280 * 720, 10_000)) >= 0.8 * 1280 * 720);
+      // Sizes out of range are refused before anything is stopped.
+      const pid = d.pids.xfreerdp;
+      await assert.rejects(d.reconnect({ width: 100, height: 100_000, password: xrdp.password, resizeScreen: (w, h) => rfb.setDesktopSize(w, h) }), RangeError);
+      assert.equal(d.pids.xfreerdp, pid);
+    } finally {
+      rfb.close();
+    }
     await d.close();
     assertNothingLeft(d);
   });

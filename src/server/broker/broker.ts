@@ -393,8 +393,8 @@ export class Broker {
     const pin = protocol === 'rdp' ? await db.selectFrom('asset_host_keys').select('fingerprint').where('asset_id', '=', asset.id).where('port', '=', req.port).executeTakeFirst() : undefined;
     let conn;
     try {
-      const credential = await revealAccount({ db, actor, secrets: this.o.secrets }, asset.id, p.account.id);
-      conn = await adapter.connect({ host: asset.host, port: req.port, options: method.options }, credential, { ...screen, quality: site.stream_quality, ...(pin ? { pinnedCert: pin.fingerprint } : {}) });
+      const reveal = () => revealAccount({ db, actor, secrets: this.o.secrets }, asset.id, p.account.id);
+      conn = await adapter.connect({ host: asset.host, port: req.port, options: method.options }, await reveal(), { ...screen, quality: site.stream_quality, reveal, ...(pin ? { pinnedCert: pin.fingerprint } : {}) });
     } catch (err) {
       return this.connectFailed(p, err);
     }

@@ -26,6 +26,13 @@ const KEY_GAP_MS = 20;
 const MAX_KEY_QUEUE = 1000;
 /** Clipboard text accepted from the browser per transfer. */
 const MAX_CLIPBOARD_BYTES = 256 * 1024;
+/**
+ * A new browser size is acted on once the window has kept it this long: an RDP resize is a
+ * reconnect, not something to do for every step of a window being dragged.
+ */
+export const RESIZE_SETTLE_MS = 1000;
+/** The display sizes a browser may ask for (the same bounds as at connect). */
+const SIZE_BOUNDS = { minWidth: 320, maxWidth: 4096, minHeight: 200, maxHeight: 4096 } as const;
 
 /**
  * A live graphical session (VNC, RDP): the RFB client's framebuffer goes out as Guacamole
@@ -47,6 +54,9 @@ export class DisplaySession extends SessionCore {
   private readonly keyQueue: { keysym: number; down: boolean }[] = [];
   private keyTimer: NodeJS.Timeout | undefined;
   private readonly releasedAt = new Map<number, number>();
+  /** The size the owner's browser asked for last, and the timer that acts on it. */
+  private wantedSize: { width: number; height: number } | undefined;
+  private sizeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     meta: SessionMeta,
@@ -116,6 +126,7 @@ export class DisplaySession extends SessionCore {
 
   protected closeAsset(message: string): void {
     clearTimeout(this.keyTimer);
+    clearTimeout(this.sizeTimer);
     this.keyQueue.length = 0;
     this.stream.stop();
     this.conn.close(message);
@@ -200,11 +211,19 @@ export class DisplaySession extends SessionCore {
         this.touched();
         return;
       }
+      case 'size': {
+        // The owner's window changed: where the protocol can (RDP), the desktop follows it.
+        if (!this.accepting() || !this.conn.resize) return;
+        const [w, h] = [int(args[0]), int(args[1])];
+        if (!Number.isInteger(w) || !Number.isInteger(h)) return;
+        this.wantSize(w, h);
+        return;
+      }
       case 'disconnect':
         void this.close('the user disconnected');
         return;
       default:
-        // size (the browser window changed), nop, ack...: nothing to do for the asset.
+        // nop, ack...: nothing to do for the asset.
         return;
     }
   }
@@ -234,7 +253,36 @@ export class DisplaySession extends SessionCore {
     }
   }
 
-  /** Display sizes follow the asset (VNC) or were set at connect (RDP). */
+  /** Waits for the window to settle, then resizes the remote desktop (at most one at a time). */
+  private wantSize(width: number, height: number): void {
+    const even = (v: number, lo: number, hi: number) => Math.round(Math.min(hi, Math.max(lo, v)) / 2) * 2;
+    this.wantedSize = { width: even(width, SIZE_BOUNDS.minWidth, SIZE_BOUNDS.maxWidth), height: even(height, SIZE_BOUNDS.minHeight, SIZE_BOUNDS.maxHeight) };
+    clearTimeout(this.sizeTimer);
+    this.sizeTimer = setTimeout(() => void this.applySize(), RESIZE_SETTLE_MS);
+  }
+
+  private resizing = false;
+
+  private async applySize(): Promise<void> {
+    const want = this.wantedSize;
+    if (!want || this.resizing || this.state !== 'active' || !this.conn.resize) return;
+    if (want.width === this.stream.width && want.height === this.stream.height) return;
+    this.resizing = true;
+    this.recorder.marker(`display resized to ${want.width}x${want.height} (the browser window changed)`);
+    try {
+      await this.conn.resize(want.width, want.height);
+    } catch (err) {
+      // The asset connection may have ended with it (its own end reason follows); else say so.
+      if (this.state === 'active') this.recorder.marker(`display resize to ${want.width}x${want.height} failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      this.resizing = false;
+    }
+    // The window changed again meanwhile: follow it.
+    const now = this.wantedSize;
+    if (now && (now.width !== want.width || now.height !== want.height)) void this.applySize();
+  }
+
+  /** Display sizes follow the asset (VNC) or the owner's browser window (RDP, `size` instructions). */
   resize(): void {}
 
   endInput(): void {}

@@ -95,6 +95,12 @@ export interface DisplayConnection {
   ended: Promise<EndInfo>;
   /** What was learned while connecting (RDP: the server certificate fingerprint). */
   info: { certSha256?: string };
+  /**
+   * Makes the remote desktop width x height, where the protocol can (RDP: a reconnect at the new
+   * size, see rdp/session.ts). Absent where the asset keeps its own size (VNC). Rejects when it
+   * could not; the connection may then have ended (see `ended`).
+   */
+  resize?(width: number, height: number): Promise<void>;
 }
 
 export interface DisplayConnectOptions {
@@ -107,6 +113,8 @@ export interface DisplayConnectOptions {
   pinnedCert?: string;
   /** Lets a server send lossy JPEG (Tight) at low/medium stream quality. */
   quality: 'low' | 'medium' | 'high';
+  /** Reveals the vaulted credential again, for a reconnect (RDP resize); the secret is not kept. */
+  reveal?: () => Promise<TerminalCredential>;
 }
 
 export interface DisplayProtocol {

@@ -56,7 +56,22 @@ export function createDisplayMedia(host: HTMLElement, ctx: MediaContext): Sessio
     display.scale(scale > 0 ? scale : 1);
   };
   display.onresize = fit;
-  const observer = new ResizeObserver(() => fit());
+  // The owner tells the gateway the window's size once it stops changing: an RDP desktop follows
+  // it (a reconnect at the new size); a VNC desktop keeps its own size and is scaled instead.
+  const drawingArea = () => ({ width: Math.max(320, Math.floor(host.clientWidth)), height: Math.max(200, Math.floor(host.clientHeight)) });
+  let sent = '';
+  let sizeTimer: ReturnType<typeof setTimeout> | undefined;
+  const sendSize = () => {
+    const { width, height } = drawingArea();
+    if (!open || watching || `${width}x${height}` === sent) return;
+    sent = `${width}x${height}`;
+    client.sendSize(width, height);
+  };
+  const observer = new ResizeObserver(() => {
+    fit();
+    clearTimeout(sizeTimer);
+    sizeTimer = setTimeout(sendSize, 300);
+  });
   observer.observe(host);
 
   // The remote cursor image becomes the local cursor over the display.
@@ -99,12 +114,17 @@ export function createDisplayMedia(host: HTMLElement, ctx: MediaContext): Sessio
   window.portcullisDisplay = { size: () => ({ width: display.getWidth(), height: display.getHeight() }), frames: () => frames, scale: () => display.getScale() };
 
   return {
-    sizeParams: () => ({ width: String(Math.max(320, Math.floor(host.clientWidth))), height: String(Math.max(200, Math.floor(host.clientHeight))) }),
+    sizeParams: () => {
+      const { width, height } = drawingArea();
+      sent = `${width}x${height}`;
+      return { width: String(width), height: String(height) };
+    },
     receive(data) {
       if (typeof data === 'string') parser.receive(data);
     },
     opened() {
       open = true;
+      sendSize(); // the window may have changed while connecting
     },
     resized() {},
     ended() {
@@ -114,6 +134,7 @@ export function createDisplayMedia(host: HTMLElement, ctx: MediaContext): Sessio
     },
     dispose() {
       open = false;
+      clearTimeout(sizeTimer);
       for (const c of cleanups.splice(0)) c();
       observer.disconnect();
       client.disconnect();

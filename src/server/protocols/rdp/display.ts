@@ -21,7 +21,8 @@ const SECURITY = new Set<RdpSecurity>(['auto', 'nla', 'tls', 'rdp']);
 /**
  * RDP assets: a private Xvnc + xfreerdp per session (rdp/session.ts) logs in with the vaulted
  * account (password on xfreerdp's stdin), pinned to the server certificate; the gateway's RFB
- * client then reads the private Xvnc through its 0600 Unix socket. Closing closes both.
+ * client then reads the private Xvnc through its 0600 Unix socket. Closing closes both. A new
+ * browser size reconnects xfreerdp at that size on the resized Xvnc (resize()).
  * Access-method options: `domain`, `security` (auto | nla | tls | rdp).
  */
 export function rdpProtocol(dataDir: string): DisplayProtocol {
@@ -46,7 +47,7 @@ export function rdpProtocol(dataDir: string): DisplayProtocol {
       let rfb;
       try {
         // A local socket: Raw costs neither side any compression work.
-        rfb = await connectRfb(net.connect(display.socketPath), { autoRequest: false, timeoutMs: 10_000, encodings: ['copyrect', 'raw'] });
+        rfb = await connectRfb(net.connect(display.socketPath), { autoRequest: false, timeoutMs: 10_000, encodings: ['copyrect', 'raw'], desktopResize: true });
       } catch (err) {
         await display.close('the private display could not be read');
         throw err;
@@ -58,7 +59,14 @@ export function rdpProtocol(dataDir: string): DisplayProtocol {
       // Whichever goes first (the RDP client or the RFB link) ends the session; both are then closed.
       const ended = Promise.race([display.ended.then((e) => ({ how: e.how, message: e.message })), rfb.ended.then((e) => ({ how: e.how, message: e.message }))]);
       void ended.then((e) => close(e.message));
-      return { rfb, close, ended, info: { certSha256: display.certSha256 } };
+      const link = rfb;
+      const reveal = opts.reveal;
+      const resize = async (width: number, height: number): Promise<void> => {
+        if (!reveal) throw new Error('this connection cannot reconnect: no way to reveal the credential again');
+        const again = await reveal();
+        await display.reconnect({ width, height, password: again.password ?? '', resizeScreen: (w, h) => link.setDesktopSize(w, h) });
+      };
+      return { rfb, close, ended, info: { certSha256: display.certSha256 }, resize };
     },
   };
 }

@@ -79,8 +79,19 @@ export interface RdpDisplay {
    * FreeRDP cannot observe (see docs/rdp.md).
    */
   credentialVerified: boolean;
-  pids: { xvnc: number; xfreerdp: number };
+  /** The current processes (xfreerdp changes with each reconnect). */
+  readonly pids: { xvnc: number; xfreerdp: number };
   sessionDir: string;
+  /** The desktop size xfreerdp was last started with. */
+  readonly size: { width: number; height: number };
+  /**
+   * Reconnects at another size (the browser window changed): ends xfreerdp, lets `resizeScreen`
+   * resize the private Xvnc (SetDesktopSize on the gateway's RFB link), then starts xfreerdp again
+   * with the credential, pinned to the same certificate. Windows and xrdp put the user back into
+   * the same desktop session. Resolves once the new connection is up; a failure ends the session
+   * (ended resolves with the reason) and rejects. Calls are serialized.
+   */
+  reconnect(r: { width: number; height: number; password: string; resizeScreen: (width: number, height: number) => Promise<void> }): Promise<void>;
   /** ms from startRdpDisplay() to the first non-black pixel (or to ACTIVE + grace) */
   timings: { probeMs: number; xvncReadyMs: number; activeMs: number; firstPixelsMs: number | undefined };
   /** Kills both processes (process groups; SIGTERM, then SIGKILL) and removes the session dir. Idempotent. */
@@ -311,14 +322,9 @@ export async function startRdpDisplay(opts: RdpDisplayOptions): Promise<RdpDispl
 
   let display = -1;
   let xvnc: Proc | undefined;
-  let client: Proc | undefined;
+  /** The xfreerdp now running (replaced by reconnect()). */
+  let client: Client | undefined;
   const xvncTail = new Tail(20);
-  const facts: ClientFacts = { state: 'INITIAL', errors: [], certRejected: false, wasUp: false };
-  let onProgress: () => void = () => {};
-  const clientTail = new Tail(40, (line) => {
-    absorbClientLine(line, facts);
-    onProgress();
-  });
 
   let closing: Promise<void> | undefined;
   let endInfo: RdpEndInfo | undefined;
@@ -329,7 +335,7 @@ export async function startRdpDisplay(opts: RdpDisplayOptions): Promise<RdpDispl
   const teardown = (info: RdpEndInfo): Promise<void> => {
     endInfo ??= info;
     closing ??= (async () => {
-      await Promise.all([stopProc(client), stopProc(xvnc)]);
+      await Promise.all([stopProc(client?.proc), stopProc(xvnc)]);
       if (display >= 0 && xvnc) cleanupXFiles(display, xvnc.pid);
       if (display >= 0) releaseDisplay(display);
       rmSync(sessionDir, { recursive: true, force: true });
@@ -388,65 +394,78 @@ export async function startRdpDisplay(opts: RdpDisplayOptions): Promise<RdpDispl
     }
 
     // 4. xfreerdp
-    const args = [
-      '-oL', '-eL', 'xfreerdp', // stdbuf: line-buffered, so state lines arrive as they happen
-      `/v:${opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host}:${opts.port}`,
-      `/u:${opts.username}`,
-      ...(opts.domain ? [`/d:${opts.domain}`] : []),
-      '/from-stdin:force',
-      ...(security === 'rdp' ? ['/cert:ignore'] : [`/cert:deny,fingerprint:sha256:${certSha256}`]),
-      ...securityArgs(security === 'auto' ? 'auto' : security),
-      '/f',
-      `/size:${width}x${height}`,
-      '-decorations',
-      '-clipboard',
-      '-grab-keyboard',
-      '/audio-mode:2',
-      '/log-level:WARN',
-      '/log-filters:com.freerdp.core.connection:DEBUG',
-    ];
-    client = startProc(
-      'stdbuf',
-      args,
-      { HOME: home, DISPLAY: `:${display}`, XAUTHORITY: xauthority, LANG: 'C.UTF-8', XDG_CONFIG_HOME: path.join(home, '.config') },
-      who,
-      sessionDir,
-      clientTail,
-      true,
-    );
-    client.child.stdin?.on('error', () => {}); // it may exit before reading
-    client.child.stdin?.end(`${opts.password}\n`);
+    const xvncProc = xvnc as Proc;
+    const launch = (w: number, h: number, password: string): Client =>
+      startClient({ opts, security, certSha256, width: w, height: h, password, display, xauthority, home, sessionDir, who });
+    const comeUp = async (c: Client, deadlineAt: number, sig: AbortSignal | undefined): Promise<UpResult> =>
+      waitForUp({ client: c.proc, xvnc: xvncProc, facts: c.facts, socketPath, deadline: deadlineAt, signal: sig, setProgress: (f) => (c.onProgress = f) });
+    const failedUp = (c: Client, info: RdpEndInfo): ConnectError => {
+      const detail = c.tail.text().split('\n').filter((l) => /ERROR|WARN/.test(l)).slice(-2).join(' | ');
+      return new ConnectError(info.failure ?? 'protocol', detail && info.failure !== 'auth_failed' ? `${info.message} [${detail}]` : info.message, certSha256 ? { hostKeyFingerprint: certSha256 } : undefined);
+    };
+    client = launch(width, height, opts.password);
 
     // 5. wait for ACTIVE, then first pixels
-    const up = await waitForUp({ client, xvnc: xvnc as Proc, facts, socketPath, deadline, signal, setProgress: (f) => (onProgress = f) });
+    const up = await comeUp(client, deadline, signal);
     if (up.kind !== 'up') {
-      const info = up.info;
-      await teardown(info);
+      await teardown(up.info);
       if (up.kind === 'aborted') throw abortError(signal as AbortSignal);
-      const detail = clientTail.text().split('\n').filter((l) => /ERROR|WARN/.test(l)).slice(-2).join(' | ');
-      throw new ConnectError(info.failure ?? 'protocol', detail && info.failure !== 'auth_failed' ? `${info.message} [${detail}]` : info.message, certSha256 ? { hostKeyFingerprint: certSha256 } : undefined);
+      throw failedUp(client, up.info);
     }
-    facts.wasUp = true;
-    const xvncProc = xvnc as Proc;
-    const clientProc = client;
+    client.facts.wasUp = true;
 
     // supervision after up: either death ends both
     // (when Xvnc dies, xfreerdp follows within milliseconds with its own exit code: give Xvnc's
-    // exit a moment to be seen so the cause is reported, not the consequence)
-    void Promise.race([clientProc.exited, xvncProc.exited]).then(async () => {
-      await sleep(150);
-      if (closing) return;
-      if (!xvncProc.exit) {
-        const ex = clientProc.exit ?? { code: null, signal: null };
-        const mapped = mapClientExit(ex.code, ex.signal, facts);
-        void teardown({ ...mapped, ...(ex.code !== null ? { exitCode: ex.code } : {}) });
-      } else {
-        void teardown({ how: 'error', message: `the private Xvnc of the RDP session died (${xvncProc.exit?.signal ?? `exit code ${xvncProc.exit?.code}`})` });
-      }
-    });
+    // exit a moment to be seen so the cause is reported, not the consequence). A client replaced
+    // by reconnect() is no longer watched.
+    const supervise = (c: Client): void =>
+      void Promise.race([c.proc.exited, xvncProc.exited]).then(async () => {
+        await sleep(150);
+        if (closing || client !== c) return;
+        if (!xvncProc.exit) {
+          const ex = c.proc.exit ?? { code: null, signal: null };
+          const mapped = mapClientExit(ex.code, ex.signal, c.facts);
+          void teardown({ ...mapped, ...(ex.code !== null ? { exitCode: ex.code } : {}) });
+        } else {
+          void teardown({ how: 'error', message: `the private Xvnc of the RDP session died (${xvncProc.exit?.signal ?? `exit code ${xvncProc.exit?.code}`})` });
+        }
+      });
+    supervise(client);
     const onAbort = (): void => void teardown({ how: 'closed', message: 'RDP session aborted' });
     signal?.addEventListener('abort', onAbort, { once: true });
     void ended.then(() => signal?.removeEventListener('abort', onAbort));
+
+    let size = { width, height };
+    let reconnecting: Promise<void> = Promise.resolve();
+    const reconnectOnce = async (r: Parameters<RdpDisplay['reconnect']>[0]): Promise<void> => {
+      const w = clampDim(r.width, 'width');
+      const h = clampDim(r.height, 'height');
+      if (/[\0\r\n]/.test(r.password)) throw new ConnectError('auth_failed', 'the vaulted RDP password contains a line break or NUL, which FreeRDP cannot read from stdin');
+      if (closing) throw new Error('the RDP session has ended');
+      if (w === size.width && h === size.height) return;
+      const old = client;
+      client = undefined; // its exit is expected now
+      await stopProc(old?.proc);
+      if (closing) throw new Error('the RDP session has ended');
+      let resizeError: unknown;
+      try {
+        await r.resizeScreen(w, h);
+        size = { width: w, height: h };
+      } catch (e) {
+        resizeError = e; // start again at the old size, then report it
+      }
+      if (closing) throw new Error('the RDP session has ended');
+      const next = launch(size.width, size.height, r.password);
+      client = next;
+      const again = await comeUp(next, Date.now() + timeoutMs, undefined);
+      if (again.kind !== 'up') {
+        await teardown({ ...again.info, message: `the RDP server did not take the reconnect at ${size.width}x${size.height}: ${again.info.message}` });
+        throw failedUp(next, again.info);
+      }
+      next.facts.wasUp = true;
+      supervise(next);
+      if (resizeError) throw resizeError;
+    };
 
     return {
       socketPath,
@@ -454,8 +473,18 @@ export async function startRdpDisplay(opts: RdpDisplayOptions): Promise<RdpDispl
       certSha256,
       security: security === 'rdp' ? 'rdp' : selected,
       credentialVerified: selected === 'nla' && security !== 'rdp',
-      pids: { xvnc: xvncProc.pid, xfreerdp: clientProc.pid },
+      get pids() {
+        return { xvnc: xvncProc.pid, xfreerdp: client?.proc.pid ?? -1 };
+      },
       sessionDir,
+      get size() {
+        return { ...size };
+      },
+      reconnect(r) {
+        const run = reconnecting.then(() => reconnectOnce(r));
+        reconnecting = run.catch(() => {});
+        return run;
+      },
       timings: { probeMs, xvncReadyMs, activeMs: up.activeMs - t0, firstPixelsMs: up.firstPixelsAt === undefined ? undefined : up.firstPixelsAt - t0 },
       close: (reason?: string) => teardown({ how: 'closed', message: reason ?? 'RDP session closed by the gateway' }),
       ended,
@@ -464,6 +493,65 @@ export async function startRdpDisplay(opts: RdpDisplayOptions): Promise<RdpDispl
     await teardown({ how: 'error', message: e instanceof Error ? e.message : String(e) });
     throw e;
   }
+}
+
+/** One xfreerdp run: its process, what its output told, and its last lines. */
+interface Client {
+  proc: Proc;
+  facts: ClientFacts;
+  tail: Tail;
+  onProgress: () => void;
+}
+
+/** Starts xfreerdp full screen on the private Xvnc; the password goes to its stdin only. */
+function startClient(a: {
+  opts: RdpDisplayOptions;
+  security: RdpSecurity;
+  certSha256: string;
+  width: number;
+  height: number;
+  password: string;
+  display: number;
+  xauthority: string;
+  home: string;
+  sessionDir: string;
+  who: RunAs | undefined;
+}): Client {
+  const { opts, security } = a;
+  const c: Client = { proc: undefined as unknown as Proc, facts: { state: 'INITIAL', errors: [], certRejected: false, wasUp: false }, tail: undefined as unknown as Tail, onProgress: () => {} };
+  c.tail = new Tail(40, (line) => {
+    absorbClientLine(line, c.facts);
+    c.onProgress();
+  });
+  const args = [
+    '-oL', '-eL', 'xfreerdp', // stdbuf: line-buffered, so state lines arrive as they happen
+    `/v:${opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host}:${opts.port}`,
+    `/u:${opts.username}`,
+    ...(opts.domain ? [`/d:${opts.domain}`] : []),
+    '/from-stdin:force',
+    ...(security === 'rdp' ? ['/cert:ignore'] : [`/cert:deny,fingerprint:sha256:${a.certSha256}`]),
+    ...securityArgs(security),
+    '/f',
+    `/size:${a.width}x${a.height}`,
+    '-decorations',
+    '-clipboard',
+    '-grab-keyboard',
+    '/audio-mode:2',
+    '/log-level:WARN',
+    '/log-filters:com.freerdp.core.connection:DEBUG',
+  ];
+  c.proc = startProc(
+    'stdbuf',
+    args,
+    { HOME: a.home, DISPLAY: `:${a.display}`, XAUTHORITY: a.xauthority, LANG: 'C.UTF-8', XDG_CONFIG_HOME: path.join(a.home, '.config') },
+    a.who,
+    a.sessionDir,
+    c.tail,
+    true,
+  );
+  c.proc.child.stdin?.on('error', () => {}); // it may exit before reading
+  c.proc.child.stdin?.end(`${a.password}\n`);
+  return c;
 }
 
 async function waitForXvnc(p: Proc, socketPath: string, deadline: number, signal: AbortSignal | undefined): Promise<'ok' | 'exited' | 'timeout' | 'aborted'> {

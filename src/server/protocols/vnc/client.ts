@@ -20,8 +20,8 @@ import type { Duplex } from 'node:stream';
 import { ConnectError } from '../types.js';
 import type { RfbCursor } from './cursor.js';
 import { type HandshakeStage, handshake, type RfbVersion, type ServerInit } from './handshake.js';
-import { type RfbLimits, resolveLimits } from './limits.js';
-import { MessageParser } from './messages.js';
+import { desktopSizeProblem, type RfbLimits, resolveLimits } from './limits.js';
+import { MessageParser, type RfbLayout } from './messages.js';
 import { type ByteParser, ParserDriver } from './reader.js';
 import type { RfbUpdateOp } from './updates.js';
 import {
@@ -35,11 +35,13 @@ import {
   pointerEventMsg,
   type RfbEncodingName,
   setEncodingsMsg,
+  setDesktopSizeMsg,
   setPixelFormatMsg,
   updateRequestMsg,
 } from './wire.js';
 
 export type { RfbCursor } from './cursor.js';
+export type { RfbLayout } from './messages.js';
 export type { RfbVersion } from './handshake.js';
 export type { RfbLimits } from './limits.js';
 export { DEFAULT_LIMITS } from './limits.js';
@@ -63,6 +65,11 @@ export interface RfbConnectOptions {
   compressLevel?: number;
   /** Ask for the cursor as an image (Cursor pseudo-encoding). Default true. */
   cursor?: boolean;
+  /**
+   * Offer the ExtendedDesktopSize pseudo-encoding, so setDesktopSize() can ask the server for a new
+   * desktop size (TigerVNC's Xvnc accepts any size). Default false: a VNC asset keeps its own size.
+   */
+  desktopResize?: boolean;
   /** ClientInit shared flag: false asks the server to disconnect other viewers. Default true. */
   shared?: boolean;
   /**
@@ -104,6 +111,15 @@ export interface RfbClientEvents {
   close: [info: RfbEndInfo];
 }
 
+/** How long setDesktopSize() waits for the server's answer. */
+const DESKTOP_SIZE_TIMEOUT_MS = 5000;
+
+const LAYOUT_STATUS: Record<number, string> = {
+  1: 'the VNC server prohibits resizing',
+  2: 'the VNC server is out of resources for that size',
+  3: 'the VNC server rejected the screen layout',
+};
+
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EADDRNOTAVAIL', 'EHOSTDOWN', 'ENOENT']);
 
 const STAGE_TEXT: Record<HandshakeStage, string> = {
@@ -138,6 +154,9 @@ export class RfbClient extends EventEmitter<RfbClientEvents> {
   private readonly timer: NodeJS.Timeout;
   private readonly onAbort: () => void;
   private lastError: NodeJS.ErrnoException | undefined;
+  /** The server's last ExtendedDesktopSize layout: it supports SetDesktopSize once this is set. */
+  private layout: RfbLayout | undefined;
+  private pendingResize: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   /** Between ServerInit and the caller's first chance to listen: input is held, not decoded. */
   private holding = false;
   private endWhileHolding = false;
@@ -162,6 +181,7 @@ export class RfbClient extends EventEmitter<RfbClientEvents> {
       jpegQuality: opts.jpegQuality,
       compressLevel: opts.compressLevel,
       cursor: opts.cursor ?? true,
+      extendedDesktopSize: opts.desktopResize ?? false,
     });
     const timeoutMs =
       opts.timeoutMs !== undefined && Number.isFinite(opts.timeoutMs) && opts.timeoutMs > 0 ? Math.min(opts.timeoutMs, 2 ** 31 - 1) : DEFAULT_TIMEOUT_MS;
@@ -258,6 +278,50 @@ export class RfbClient extends EventEmitter<RfbClientEvents> {
     this.send(clientCutTextMsg(latin1(text.slice(0, this.limits.maxCutTextBytes))));
   }
 
+  /** True once the server has said it can resize on request (an ExtendedDesktopSize rectangle). */
+  get canResize(): boolean {
+    return this.layout !== undefined;
+  }
+
+  /**
+   * SetDesktopSize: asks the server for a width x height desktop (one screen). Resolves when the
+   * server confirms it (the 'resize' event has been emitted by then), rejects with the server's
+   * reason, after 5 s without an answer, or when the server does not support it. One at a time:
+   * a request still waiting is rejected by the next one.
+   */
+  setDesktopSize(width: number, height: number): Promise<void> {
+    if (this.state !== 'open') return Promise.reject(new Error('the VNC connection is closed'));
+    if (!this.layout) return Promise.reject(new Error('the VNC server does not support resizing on request (no ExtendedDesktopSize)'));
+    const problem = !Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 ? `invalid desktop size ${width}x${height}` : desktopSizeProblem(width, height, this.limits);
+    if (problem) return Promise.reject(new RangeError(problem));
+    this.settleResize(new Error('superseded by a newer resize request'));
+    // One screen covering the desktop, with the id the server gave its first screen.
+    const first = this.layout.screens[0];
+    const screen = { id: first?.id ?? 0, x: 0, y: 0, width, height, flags: first?.flags ?? 0 };
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => this.settleResize(new Error(`the VNC server did not answer the resize request within ${seconds(DESKTOP_SIZE_TIMEOUT_MS)}`)), DESKTOP_SIZE_TIMEOUT_MS);
+      this.pendingResize = { resolve, reject, timer };
+      this.send(setDesktopSizeMsg(width, height, [screen]));
+      // The answer comes in a FramebufferUpdate: make sure one is asked for.
+      this.requestUpdate(true);
+    });
+  }
+
+  private settleResize(err?: Error): void {
+    const p = this.pendingResize;
+    if (!p) return;
+    this.pendingResize = undefined;
+    clearTimeout(p.timer);
+    if (err) p.reject(err);
+    else p.resolve();
+  }
+
+  private onLayout(layout: RfbLayout): void {
+    if (layout.status === 0) this.layout = layout;
+    if (layout.reason !== 1) return;
+    this.settleResize(layout.status === 0 ? undefined : new Error(LAYOUT_STATUS[layout.status] ?? `the VNC server refused the resize (status ${layout.status})`));
+  }
+
   /** Closes the connection (idempotent); 'close' follows with how 'closed'. */
   close(reason = 'closed by the gateway'): void {
     if (this.state === 'handshake') {
@@ -287,6 +351,7 @@ export class RfbClient extends EventEmitter<RfbClientEvents> {
       cursor: (c) => this.emit('cursor', c),
       clipboard: (text) => this.emit('clipboard', text),
       bell: () => this.emit('bell'),
+      layout: (l) => this.onLayout(l),
       updateDone: (resized) => {
         this.emit('updateDone', { resized });
         if (this.autoRequest) this.requestUpdate(!resized);
@@ -400,6 +465,7 @@ export class RfbClient extends EventEmitter<RfbClientEvents> {
   }
 
   private teardown(): void {
+    this.settleResize(new Error('the VNC connection closed'));
     this.driver.stop();
     this.stream.off('data', this.onData);
     this.stream.destroy();

@@ -1,6 +1,7 @@
 /**
  * Server-to-client messages after ServerInit (RFC 6143 7.6), as a byte sub-parser that never
- * returns: FramebufferUpdate (Raw, CopyRect, ZRLE, Tight; DesktopSize, LastRect, Cursor),
+ * returns: FramebufferUpdate (Raw, CopyRect, ZRLE, Tight; DesktopSize, ExtendedDesktopSize,
+ * LastRect, Cursor),
  * SetColourMapEntries (read and ignored: we asked for true colour), Bell, ServerCutText.
  *
  * Every rectangle is checked against the framebuffer before its payload is read, every length
@@ -15,7 +16,7 @@ import { deflateBound, desktopSizeProblem, type RfbLimits } from './limits.js';
 import type { ByteParser } from './reader.js';
 import { decodeTight } from './tight.js';
 import { finalizeOps, type RfbUpdateOp } from './updates.js';
-import { ENCODING, encodingName, SERVER_MSG } from './wire.js';
+import { ENCODING, encodingName, type RfbScreen, SERVER_MSG } from './wire.js';
 import { decodeZrle, zrleMaxBytes } from './zrle.js';
 
 export interface MessageSink {
@@ -26,8 +27,21 @@ export interface MessageSink {
   cursor(cursor: RfbCursor): void;
   clipboard(text: string): void;
   bell(): void;
+  /** An ExtendedDesktopSize rectangle: the layout now (status 0), or why a request failed. */
+  layout(layout: RfbLayout): void;
   /** A FramebufferUpdate message was fully processed (`resized`: it contained a DesktopSize). */
   updateDone(resized: boolean): void;
+}
+
+/** What an ExtendedDesktopSize rectangle says (rfbproto: x is the reason, y the status). */
+export interface RfbLayout {
+  /** 0 the server changed it, 1 this client asked, 2 another client asked. */
+  reason: number;
+  /** 0 done; 1 prohibited, 2 out of resources, 3 invalid layout (then the size is unchanged). */
+  status: number;
+  width: number;
+  height: number;
+  screens: RfbScreen[];
 }
 
 /** Server clipboard text over the limit is read through in pieces of this size, never kept. */
@@ -113,6 +127,27 @@ export class MessageParser {
         this.fb = this.fb.resized(w, h);
         resized = true;
         this.sink.resize(w, h);
+        continue;
+      }
+      if (encoding === ENCODING.EXTENDED_DESKTOP_SIZE) {
+        const count = (yield 4)[0]!;
+        const body = count > 0 ? yield 16 * count : Buffer.alloc(0);
+        const screens: RfbScreen[] = [];
+        for (let s = 0; s < count; s++) {
+          const o = 16 * s;
+          screens.push({ id: body.readUInt32BE(o), x: body.readUInt16BE(o + 4), y: body.readUInt16BE(o + 6), width: body.readUInt16BE(o + 8), height: body.readUInt16BE(o + 10), flags: body.readUInt32BE(o + 12) });
+        }
+        const layout: RfbLayout = { reason: x, status: y, width: w, height: h, screens };
+        if (y === 0 && (w !== this.fb.width || h !== this.fb.height)) {
+          const problem = desktopSizeProblem(w, h, this.limits);
+          if (problem) throw protocol(problem);
+          if (ops.length > 0) this.sink.update(finalizeOps(ops));
+          ops = [];
+          this.fb = this.fb.resized(w, h);
+          resized = true;
+          this.sink.resize(w, h);
+        }
+        this.sink.layout(layout);
         continue;
       }
       if (encoding === ENCODING.CURSOR) {

@@ -21,6 +21,8 @@ export const CLIENT_MSG = {
   KEY_EVENT: 4,
   POINTER_EVENT: 5,
   CLIENT_CUT_TEXT: 6,
+  /** ExtendedDesktopSize extension (rfbproto): the client asks for a new desktop size. */
+  SET_DESKTOP_SIZE: 251,
 } as const;
 
 export const ENCODING = {
@@ -32,6 +34,8 @@ export const ENCODING = {
   DESKTOP_SIZE: -223,
   LAST_RECT: -224,
   CURSOR: -239,
+  /** The server can change the desktop size on the client's request (SetDesktopSize). */
+  EXTENDED_DESKTOP_SIZE: -308,
   /** -32 = JPEG quality 0 ... -23 = quality 9 (Tight JPEG). */
   JPEG_QUALITY_0: -32,
   /** -256 = compression level 0 ... -247 = level 9. */
@@ -63,6 +67,8 @@ export interface EncodingChoice {
   compressLevel?: number;
   /** Ask for the cursor as an image (Cursor pseudo-encoding) instead of drawn into the frame. */
   cursor: boolean;
+  /** Offer ExtendedDesktopSize, so the client may ask the server to resize (SetDesktopSize). */
+  extendedDesktopSize?: boolean;
 }
 
 /** The SetEncodings list: real encodings in preference order (Raw always last), then pseudo. */
@@ -75,6 +81,7 @@ export function encodingList(choice: EncodingChoice): number[] {
   }
   if (!out.includes(ENCODING.RAW)) out.push(ENCODING.RAW); // every server must be able to fall back
   out.push(ENCODING.DESKTOP_SIZE, ENCODING.LAST_RECT);
+  if (choice.extendedDesktopSize) out.push(ENCODING.EXTENDED_DESKTOP_SIZE);
   if (choice.cursor) out.push(ENCODING.CURSOR);
   if (choice.jpegQuality !== undefined) out.push(ENCODING.JPEG_QUALITY_0 + level(choice.jpegQuality, 'jpegQuality'));
   if (choice.compressLevel !== undefined) out.push(ENCODING.COMPRESS_LEVEL_0 + level(choice.compressLevel, 'compressLevel'));
@@ -184,6 +191,35 @@ export function pointerEventMsg(mask: number, x: number, y: number): Buffer {
   b[1] = mask & 0xff;
   b.writeUInt16BE(x, 2);
   b.writeUInt16BE(y, 4);
+  return b;
+}
+
+/** One screen of an ExtendedDesktopSize layout. */
+export interface RfbScreen {
+  id: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  flags: number;
+}
+
+/** SetDesktopSize: the whole desktop becomes width x height, laid out as `screens`. */
+export function setDesktopSizeMsg(width: number, height: number, screens: readonly RfbScreen[]): Buffer {
+  const b = Buffer.alloc(8 + 16 * screens.length);
+  b[0] = CLIENT_MSG.SET_DESKTOP_SIZE;
+  b.writeUInt16BE(width, 2);
+  b.writeUInt16BE(height, 4);
+  b[6] = screens.length;
+  screens.forEach((s, i) => {
+    const o = 8 + 16 * i;
+    b.writeUInt32BE(s.id >>> 0, o);
+    b.writeUInt16BE(s.x, o + 4);
+    b.writeUInt16BE(s.y, o + 6);
+    b.writeUInt16BE(s.width, o + 8);
+    b.writeUInt16BE(s.height, o + 10);
+    b.writeUInt32BE(s.flags >>> 0, o + 12);
+  });
   return b;
 }
 
