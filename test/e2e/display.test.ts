@@ -7,7 +7,8 @@
  * (the owner sees "Watched by: admin") and terminates it from the watch page with a reason (the
  * owner's end screen says so); the admin plays the recording (seek to the middle, a marker seeks
  * to the red button). Then RDP (NLA, freerdp-shadow) opens at the browser's size, shows the RDP
- * desktop and takes typing too; Disconnect ends it and leaves no Xvnc/xfreerdp behind; and a wrong
+ * desktop and takes typing too; Disconnect ends it and leaves no Xvnc/xfreerdp behind; an xrdp
+ * desktop follows the browser window when it gets smaller; and a wrong
  * vaulted password (VNC and RDP) gives the "refused the vaulted credential" end screen.
  *
  * Run: node --import tsx --test test/e2e/display.test.ts
@@ -513,7 +514,7 @@ test('display sessions: VNC, typing, watch, terminate, playback, RDP, wrong pass
     }
   });
 
-  await t.test('Connect -> RDP without NLA (xrdp, TLS) shows its desktop; Disconnect leaves nothing behind', async () => {
+  await t.test('Connect -> RDP without NLA (xrdp, TLS) shows its desktop, follows a window resize; Disconnect leaves nothing behind', async () => {
     const p = await connect(user, XRDP_ASSET, 'rdp');
     try {
       await waitActive(p, 30_000);
@@ -526,6 +527,19 @@ test('display sessions: VNC, typing, watch, terminate, playback, RDP, wrong pass
       }, 30_000, 250);
       await p.getByTestId('remote-display').screenshot({ path: join(shots, 'xrdp.png') });
       assert.ok(share(s, XRDP_DESKTOP_COLOUR) > 0.3);
+
+      // The window gets smaller: the desktop follows it (a reconnect at the new size) instead of
+      // being scaled down, and xrdp shows the same session again.
+      await p.setViewportSize({ width: VIEWPORT.width - 240, height: VIEWPORT.height - 160 });
+      const r = await until('the remote desktop at the new window size', async () => {
+        const end = await endScreen(p);
+        if (end) throw new Error(`the session ended: ${end}`);
+        const d = await displayInfo(p);
+        return d && d.hostWidth < VIEWPORT.width - 200 && Math.abs(d.width - d.hostWidth) <= 2 && Math.abs(d.height - d.hostHeight) <= 2 ? d : null;
+      }, 30_000, 250);
+      assert.equal(r.scale, 1);
+      await until('the xrdp desktop again', async () => share(await displayShot(p), XRDP_DESKTOP_COLOUR) > 0.5, 30_000, 250);
+      await p.getByTestId('remote-display').screenshot({ path: join(shots, 'xrdp-resized.png') });
       await p.getByTestId('terminal-disconnect').click();
       await p.locator('[data-testid="session-ended"][data-reason="user_closed"]').waitFor();
       await until('no Xvnc or xfreerdp left', () => rdpHelpersOf(gw.dataDir, xrdp.port).length === 0, 10_000);
