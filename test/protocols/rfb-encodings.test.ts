@@ -15,6 +15,7 @@ import {
   cursorRect,
   cycleZrle,
   desktopSizeRect,
+  extDesktopSizeRect,
   fbUpdate,
   firstDiff,
   gradientImage,
@@ -391,6 +392,59 @@ describe('pseudo-encodings and other messages', () => {
     client.close();
     client.key(1, true); // after close: ignored
     assert.equal(stream.sent().length, before + sent.length);
+  });
+
+  test('ExtendedDesktopSize: offered only on request; SetDesktopSize waits for the server, which may refuse', async () => {
+    // Not offered by default (a VNC asset keeps its own size).
+    const plain = scripted(handshakeBytes({ width: 8, height: 8 }));
+    const c0 = await plain.connecting;
+    assert.ok(!plain.stream.sent().includes(Buffer.from([0xff, 0xff, 0xfe, 0xcc])), '-308 not offered');
+    await assert.rejects(c0.setDesktopSize(16, 16), /does not support resizing/);
+    c0.close();
+
+    const { stream, connecting } = scripted(handshakeBytes({ width: 64, height: 48 }), { desktopResize: true });
+    const client = await connecting;
+    assert.ok(stream.sent().includes(Buffer.from([0xff, 0xff, 0xfe, 0xcc])), '-308 offered in SetEncodings');
+    assert.equal(client.canResize, false);
+    // The server announces its layout (reason 0: the server's own); no size change.
+    const screen = { id: 0x01020304, x: 0, y: 0, w: 64, h: 48, flags: 0 };
+    let done = new Promise((r) => client.once('updateDone', r));
+    stream.serve(fbUpdate([extDesktopSizeRect(0, 0, 64, 48, [screen])]));
+    await done;
+    assert.equal(client.canResize, true);
+    const sizes: string[] = [];
+    client.on('resize', (s) => sizes.push(`${s.width}x${s.height}`));
+
+    // Accepted: one screen with the server's id, then an update request; resolves on reason 1, status 0.
+    const before = stream.sent().length;
+    const ok = client.setDesktopSize(100, 40);
+    const msg = stream.sent().subarray(before);
+    assert.deepEqual([...msg.subarray(0, 24)], [251, 0, 0, 100, 0, 40, 1, 0, 1, 2, 3, 4, 0, 0, 0, 0, 0, 100, 0, 40, 0, 0, 0, 0]);
+    assert.equal(msg[24], 3, 'an update request follows');
+    stream.serve(fbUpdate([extDesktopSizeRect(1, 0, 100, 40, [{ ...screen, w: 100, h: 40 }])]));
+    await ok;
+    assert.deepEqual(sizes, ['100x40']);
+    assert.deepEqual([client.width, client.height, client.framebuffer.length], [100, 40, 100 * 40 * 4]);
+
+    // Refused (status 1, prohibited): rejects with the reason, the size stays.
+    const refused = client.setDesktopSize(200, 100);
+    stream.serve(fbUpdate([extDesktopSizeRect(1, 1, 100, 40, [{ ...screen, w: 100, h: 40 }])]));
+    await assert.rejects(refused, /prohibits resizing/);
+    assert.deepEqual([client.width, client.height], [100, 40]);
+    // Another client's resize (reason 2) resizes us without settling a request of ours.
+    const mine = client.setDesktopSize(300, 200);
+    done = new Promise((r) => client.once('updateDone', r));
+    stream.serve(fbUpdate([extDesktopSizeRect(2, 0, 120, 60, [{ ...screen, w: 120, h: 60 }])]));
+    await done;
+    assert.deepEqual(sizes, ['100x40', '120x60']);
+    // A newer request supersedes it; bad sizes are refused before anything is sent.
+    const newer = client.setDesktopSize(320, 200);
+    await assert.rejects(mine, /superseded/);
+    await assert.rejects(client.setDesktopSize(0, 10), RangeError);
+    await assert.rejects(client.setDesktopSize(9000, 10), /exceeds the limit/);
+    // ...and leave the pending one alone, which closing the connection rejects.
+    client.close();
+    await assert.rejects(newer, /connection closed/);
   });
 
   test('close() ends with how closed and a close event', async () => {

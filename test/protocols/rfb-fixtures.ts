@@ -253,6 +253,16 @@ export function desktopSizeRect(w: number, h: number): Buffer {
   return rectHeader(0, 0, w, h, -223);
 }
 
+/** ExtendedDesktopSize (-308): x is the reason, y the status; then the screens (id, x, y, w, h, flags). */
+export function extDesktopSizeRect(reason: number, status: number, w: number, h: number, screens: { id: number; x: number; y: number; w: number; h: number; flags: number }[]): Buffer {
+  return Buffer.concat([
+    rectHeader(reason, status, w, h, -308),
+    u8(screens.length),
+    Buffer.alloc(3),
+    ...screens.map((s) => Buffer.concat([u32(s.id), u16(s.x), u16(s.y), u16(s.w), u16(s.h), u32(s.flags)])),
+  ]);
+}
+
 export function lastRect(): Buffer {
   return rectHeader(0, 0, 0, 0, -224);
 }

@@ -18,6 +18,7 @@ import {
   copyRect,
   cursorRect,
   desktopSizeRect,
+  extDesktopSizeRect,
   fbUpdate,
   handshakeBytes,
   nextUpdate,
@@ -133,6 +134,9 @@ describe('rectangles and sizes', () => {
     await expectViolation(fbUpdate([desktopSizeRect(65535, 65535)]), /exceeds the limit of 8192x8192/);
     await expectViolation(fbUpdate([desktopSizeRect(8193, 1)]), /exceeds the limit/);
     await expectViolation(fbUpdate([desktopSizeRect(8192, 8192)]), /16777216 pixels/);
+    // The same limits for an ExtendedDesktopSize layout (even unoffered); 255 screens are read through.
+    const many = Array.from({ length: 255 }, (_, i) => ({ id: i, x: 0, y: 0, w: 1, h: 1, flags: 0 }));
+    await expectViolation(fbUpdate([extDesktopSizeRect(0, 0, 65535, 65535, many)]), /exceeds the limit of 8192x8192/);
   });
 
   test('a cursor over the size limit is refused before its pixels', async () => {
