@@ -57,6 +57,7 @@ export class DisplaySession extends SessionCore {
   /** The size the owner's browser asked for last, and the timer that acts on it. */
   private wantedSize: { width: number; height: number } | undefined;
   private sizeTimer: NodeJS.Timeout | undefined;
+  private resizing = false;
 
   constructor(
     meta: SessionMeta,
@@ -260,8 +261,6 @@ export class DisplaySession extends SessionCore {
     clearTimeout(this.sizeTimer);
     this.sizeTimer = setTimeout(() => void this.applySize(), RESIZE_SETTLE_MS);
   }
-
-  private resizing = false;
 
   private async applySize(): Promise<void> {
     const want = this.wantedSize;
