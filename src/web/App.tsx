@@ -18,6 +18,7 @@ const ProfilePage = lazy(() => import('./profile/ProfilePage').then((m) => ({ de
 const SecuritySettingsPage = lazy(() => import('./system/SecuritySettingsPage').then((m) => ({ default: m.SecuritySettingsPage })));
 const LoginMessagePage = lazy(() => import('./system/LoginMessagePage').then((m) => ({ default: m.LoginMessagePage })));
 const OversightPage = lazy(() => import('./system/OversightPage').then((m) => ({ default: m.OversightPage })));
+const AuditPage = lazy(() => import('./audit/AuditPage').then((m) => ({ default: m.AuditPage })));
 const TokensPage = lazy(() => import('./system/TokensPage').then((m) => ({ default: m.TokensPage })));
 const DomainsPage = lazy(() => import('./system/DomainsPage').then((m) => ({ default: m.DomainsPage })));
 const EmailSettingsPage = lazy(() => import('./system/EmailSettingsPage').then((m) => ({ default: m.EmailSettingsPage })));
@@ -86,6 +87,7 @@ export function App() {
         <Route path="system/security" element={<AdminOnly><SecuritySettingsPage /></AdminOnly>} />
         <Route path="system/login-message" element={<AdminOnly><LoginMessagePage /></AdminOnly>} />
         <Route path="system/oversight" element={<AdminOnly><OversightPage /></AdminOnly>} />
+        <Route path="system/audit" element={<AdminOnly><AuditPage /></AdminOnly>} />
         <Route path="system/tokens" element={<AdminOnly><TokensPage /></AdminOnly>} />
         <Route path="system/domains" element={<AdminOnly><DomainsPage /></AdminOnly>} />
         <Route path="system/email" element={<AdminOnly><EmailSettingsPage /></AdminOnly>} />

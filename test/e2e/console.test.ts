@@ -2,7 +2,8 @@
  * End-to-end test of the console (React SPA) against a real gateway over HTTPS, driven by the
  * Debian chromium through playwright-core: first sign-in with the one-time password, forced
  * password change, a site and an asset created through the UI, the CSV export, the CSV import with
- * row errors and activation, and the way back to the login page when the session is gone.
+ * row errors and activation, the Audit log (filters, details, CSV, chain check naming an edited
+ * row), and the way back to the login page when the session is gone.
  *
  * Run: node --import tsx --test test/e2e/console.test.ts
  * The console is (re)built into dist/web first when it is missing or older than src/web
@@ -211,6 +212,53 @@ test('console: first sign-in, sites, assets, CSV, import, session end', async (t
     await page.keyboard.press('Escape');
     await page.getByTestId('asset-form').waitFor({ state: 'detached' });
     t.diagnostic(`screenshots in ${shots}`);
+  });
+
+  await t.test('the Audit log filters and details what was done, exports it, verifies the chain and names an edited row', async () => {
+    await page.getByTestId('nav-system-audit').click();
+    await page.getByTestId('audit-row').first().waitFor();
+    // Filter: asset events on the asset created above.
+    await page.getByTestId('filter-action').fill('asset.');
+    await page.getByTestId('filter-target').fill(assetName);
+    const created = page.locator('[data-testid="audit-row"][data-action="asset.create"]');
+    await created.waitFor();
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid="audit-row"]')).every((r) => r.getAttribute('data-action')?.startsWith('asset.')));
+    assert.match(new URL(page.url()).search, /action=asset\./);
+    // The event's details, then every event of the same asset (by its id).
+    await created.click();
+    const event = page.getByTestId('audit-event');
+    await event.waitFor();
+    const text = (await event.textContent()) ?? '';
+    assert.ok(text.includes(assetName) && text.includes(gw.admin.username) && text.includes('asset.create'), text);
+    await page.getByTestId('audit-same-target').click();
+    await page.getByTestId('filter-target-id').waitFor();
+    assert.match(new URL(page.url()).search, /targetId=/);
+    // The CSV of the filtered view.
+    const href = (await page.getByTestId('csv-button').getAttribute('href')) ?? '';
+    assert.match(href, /format=csv/);
+    assert.match(href, /targetId=/);
+    const csv = await apiFromPage<string>(href);
+    assert.equal(csv.status, 200);
+    assert.match(csv.type, /^text\/csv/);
+    assert.ok(csv.body.split('\n')[0]!.startsWith('seq,at,actor'), csv.body.slice(0, 200));
+    assert.ok(csv.body.includes('asset.create') && csv.body.includes(assetName));
+
+    // The chain: intact, with the checkpoint the gateway signed at start; sign one more.
+    await page.getByTestId('audit-verify').click();
+    const result = page.getByTestId('audit-verify-result');
+    await result.waitFor();
+    assert.equal(await result.getAttribute('data-ok'), 'true', (await result.textContent()) ?? '');
+    assert.match((await result.textContent()) ?? '', /every hash link holds.*signed checkpoint/);
+    await page.getByTestId('audit-sign').click();
+    await page.getByTestId('audit-signed').waitFor();
+    await page.screenshot({ path: join(shots, 'audit.png'), fullPage: true });
+
+    // Someone with database access edits an event: the check names it.
+    const row = await gw.gw.database.db.selectFrom('audit_events').select(['seq', 'details']).where('action', '=', 'asset.create').where('target_name', '=', assetName).executeTakeFirstOrThrow();
+    await gw.gw.database.db.updateTable('audit_events').set({ details: row.details.replace(assetName, 'PLC-innocent') }).where('seq', '=', row.seq).execute();
+    await page.getByTestId('audit-verify').click();
+    await page.locator('[data-testid="audit-verify-result"][data-ok="false"]').waitFor();
+    assert.match((await result.textContent()) ?? '', new RegExp(`tampered.*#${row.seq}`));
   });
 
   await t.test('a 401 anywhere returns to the login page', async () => {

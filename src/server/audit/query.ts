@@ -10,6 +10,8 @@ export const auditFilterSchema = z.strictObject({
   action: z.string().max(64).optional(),
   actor: z.string().max(64).optional(),
   target: z.string().max(128).optional(),
+  /** Exact target id (e.g. one session's events). */
+  targetId: z.string().max(128).optional(),
   result: z.enum(['success', 'failure']).optional(),
   from: isoDateTime.optional(),
   to: isoDateTime.optional(),
@@ -39,6 +41,7 @@ export async function listAuditEvents(db: Db, f: AuditFilter, page: PageRequest)
   if (f.action) q = q.where(startsWithText('action', f.action));
   if (f.actor) q = q.where(containsText('actor_name', f.actor));
   if (f.target) q = q.where(containsText('target_name', f.target));
+  if (f.targetId) q = q.where('target_id', '=', f.targetId);
   if (f.result) q = q.where('result', '=', f.result);
   if (f.from) q = q.where('at', '>=', f.from);
   if (f.to) q = q.where('at', '<', f.to);

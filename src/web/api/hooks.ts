@@ -3,7 +3,7 @@ import { type Query, api, apiUrl } from './client';
 import type { Page, Site, Vendor, Zone } from './types';
 
 /** Paginated lists (useList / useAll / useCount). */
-export type Resource = 'sites' | 'zones' | 'assets' | 'users' | 'vendors' | 'groups' | 'sessions' | 'requests';
+export type Resource = 'sites' | 'zones' | 'assets' | 'users' | 'vendors' | 'groups' | 'sessions' | 'requests' | 'audit';
 /** Query-key roots a mutation may refresh: the lists above and the non-paginated documents. */
 export type CacheKey = Resource | 'me' | 'settings' | 'tokens' | 'ldap-domains' | 'vault' | 'host-keys';
 

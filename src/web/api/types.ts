@@ -24,8 +24,16 @@ import type { SessionRecord } from '../../server/broker/records';
 import type { LiveSessionView, ParticipantEvent, SessionKind, SessionState } from '../../server/broker/types';
 import type { AssetAccount } from '../../server/vault/accounts';
 import type { AccessRequest, RequestState } from '../../server/requests/model';
+import type { AuditEvent } from '../../server/audit/query';
+import type { AuditVerifyResult } from '../../server/audit/verify';
+import type { CheckpointReport } from '../../server/audit/checkpoints';
 
 export type {
+  /** One audit event as GET /audit lists it (newest first). */
+  AuditEvent,
+  /** GET /audit/verify: the hash chain, and (`checkpoints`) its signed checkpoints. */
+  AuditVerifyResult,
+  CheckpointReport,
   /** An access request as GET /requests, /requests/inbox and /requests/:id answer it (docs/requests.md). */
   AccessRequest,
   AccessMethod,

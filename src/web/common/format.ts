@@ -13,6 +13,13 @@ export function formatDate(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : dateOnly.format(d);
 }
 
+/** "2026-11-23T10:00" (datetime-local, the browser's time zone) -> ISO 8601 UTC for the API. */
+export function localToIso(v: string): string {
+  if (!v) return '';
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
+}
+
 /** ISO timestamp -> "YYYY-MM-DD" (UTC) for <input type="date">. */
 export function toDateInput(iso: string | null | undefined): string {
   if (!iso) return '';

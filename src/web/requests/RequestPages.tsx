@@ -9,6 +9,7 @@ import { useIsAdmin, useIsStaff, useMe } from '../auth/AuthProvider';
 import { FilterBar, FilterText, useUrlFilters } from '../common/filters';
 import { IconBan, IconCheck, IconClock, IconPlus, IconTrash } from '../common/icons';
 import { ListFooter, listStatus, RowAction } from '../common/table';
+import { localToIso } from '../common/format';
 import { ListPageHeader, PageHeader } from '../common/ui';
 import { DecisionModal, ExtendModal, type RequestAction } from './ActionModals';
 import { type AccessRequest, REQUEST_STATE_LABEL, REQUEST_STATES, useInbox } from './api';
@@ -136,13 +137,6 @@ export function InboxPage() {
 }
 
 const LIST_KEYS = ['userId', 'assetId', 'siteId', 'state', 'from', 'to', 'ticket'] as const;
-
-/** "2026-11-23T10:00" (datetime-local, the browser's time zone) -> ISO 8601 UTC for the API. */
-function localToIso(v: string): string {
-  if (!v) return '';
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
-}
 
 /** /requests (staff): every access request, filtered like the API (user, asset, site, state, window, ticket), with CSV. */
 export function RequestsPage() {

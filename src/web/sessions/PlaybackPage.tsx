@@ -170,7 +170,14 @@ export function PlaybackPage() {
             Watch live
           </Button>
         )}
-        {recorded && admin && s && (s.protocol === 'vnc' || s.protocol === 'rdp') && <VideoExport sessionId={s.id} />}
+        <Group gap="xs">
+          {admin && s && (
+            <Button component={Link} to={`/system/audit?targetId=${encodeURIComponent(s.id)}`} variant="default" data-testid="session-audit">
+              Audit trail
+            </Button>
+          )}
+          {recorded && admin && s && (s.protocol === 'vnc' || s.protocol === 'rdp') && <VideoExport sessionId={s.id} />}
+        </Group>
       </Group>
 
       {recorded && <Seal verify={verify} />}

@@ -6,6 +6,7 @@ import type { BrokeredSession } from '../api/types';
 import { useIsAdmin } from '../auth/AuthProvider';
 import { FilterBar, FilterText, useUrlFilters } from '../common/filters';
 import { ListFooter, listStatus } from '../common/table';
+import { localToIso } from '../common/format';
 import { ListPageHeader } from '../common/ui';
 import { BrokeredSessionsTable, SESSION_COLUMNS } from './SessionsTable';
 import { TerminateModal } from './TerminateModal';
@@ -27,13 +28,6 @@ const ALL_STATES = [
   { value: 'failed', label: 'Failed' },
   { value: 'interrupted', label: 'Interrupted' },
 ];
-
-/** "2026-11-23T10:00" (datetime-local, the browser's time zone) -> ISO 8601 UTC for the API. */
-function localToIso(v: string): string {
-  if (!v) return '';
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
-}
 
 type CommonKey = (typeof LIVE_KEYS)[number];
 
