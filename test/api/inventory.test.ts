@@ -118,6 +118,11 @@ for (const dialect of DIALECTS) {
 
       const events = (await c.get('/api/v1/audit?action=asset.')).json.items.map((e: { action: string }) => e.action);
       assert.deepEqual(events.slice(0, 2), ['asset.activate', 'asset.import']);
+      // One asset's own events, by its id (exact); bulk events name no single target.
+      assert.equal((await c.patch(`/api/v1/assets/${imported[0].id}`, { tags: ['audited'] })).status, 200);
+      const mine = (await c.get(`/api/v1/audit?targetId=${imported[0].id}`)).json.items;
+      assert.deepEqual(mine.map((e: { action: string; target: { id: string } }) => `${e.action}:${e.target.id}`), [`asset.update:${imported[0].id}`]);
+      assert.equal((await c.get(`/api/v1/audit?targetId=${imported[0].id.slice(0, 8)}`)).json.items.length, 0);
       const verify = await c.get('/api/v1/audit/verify');
       assert.equal(verify.json.ok, true);
       // Signing the head now: the checkpoint covers the request's own audit event.
