@@ -7,7 +7,9 @@ export type ErrorKind =
   | 'mfa_required'
   | 'not_found'
   | 'conflict'
-  | 'unprocessable';
+  | 'unprocessable'
+  /** Another part of the system did not answer in time (e.g. the gateway node holding a session). */
+  | 'unavailable';
 
 export interface FieldError {
   /** Where the problem is: a JSON pointer ("/accessMethods/0/port") or "row 3, column port". */

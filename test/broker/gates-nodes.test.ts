@@ -1,7 +1,10 @@
 /**
- * Live session approval across two gateway nodes on one PostgreSQL database: the session waits on
- * node A (which holds the user's connection); approvers list and decide it on node B; node A
- * opens it (or fails it) from the decisions in the database. Against the lab's real sshd.
+ * Two gateway nodes on one PostgreSQL database, against the lab's real sshd.
+ * - Live session approval: the session waits on node A (which holds the user's connection);
+ *   approvers list and decide it on node B; node A opens it (or fails it) from the decisions.
+ * - A session held by node A is ended from node B: the red button (within a second), a user
+ *   deactivated there, an access request closed there; warnings and limit refreshes reach it too
+ *   (broker/commands.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,9 +16,17 @@ import type { OpenRequest } from '../../src/server/broker/types.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 const ACCOUNT = 'pcgatenodes';
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await check())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 const PW = 'Gate-nodes-passphrase-7';
 
-describe('live session approval across two gateway nodes (PostgreSQL)', () => {
+describe('two gateway nodes on one PostgreSQL database: live approval, and ending sessions from any node', () => {
   let lab: Lab;
   let a: TestGateway;
   let b: TestGateway;
@@ -60,6 +71,14 @@ describe('live session approval across two gateway nodes (PostgreSQL)', () => {
       onB[key] = b.client();
       assert.equal((await onB[key]!.login(username, PW)).status, 200, 'users signed up on node A sign in on node B');
     }
+    // A second asset without the approval rule, and an engineer who reaches it.
+    ids.open = (await admin.post('/api/v1/assets', { name: 'PLC-NODES-OPEN', siteId: site.id, purdueLevel: 2, host: '127.0.0.1', accessMethods: [{ protocol: 'ssh', port: ssh.port }] })).json.id;
+    assert.equal((await admin.post(`/api/v1/assets/${ids.open}/accounts`, { name: 'default', username: ssh.username, kind: 'password', password: ssh.password })).status, 201);
+    const eng = await admin.post('/api/v1/users', { username: 'eng.nodes', role: 'Client', password: PW, mustChangePassword: false });
+    ids.eng = eng.json.user.id;
+    await admin.post('/api/v1/grants', { subjectType: 'user', subjectId: ids.eng, targetType: 'asset', target: ids.open });
+    onB.admin = b.client();
+    assert.equal((await onB.admin.login(a.admin.username, a.admin.password)).status, 200);
     const rule = await admin.post('/api/v1/policy/rules', { name: 'PLC-NODES: dual live approval', subjects: { everyone: true }, targets: { assets: [ids.asset] }, sessionApproval: { required: 2, groupId: ids.leads } });
     assert.equal(rule.status, 201, rule.text);
   });
@@ -101,6 +120,75 @@ describe('live session approval across two gateway nodes (PostgreSQL)', () => {
     const approvals = (await onB.lead1!.get(`/api/v1/sessions/${id}`)).json.approvals as { approver: string; decision: string }[];
     assert.equal(approvals.length, 2);
     await s.close('done');
+  });
+
+  /** A live session of eng.nodes held by node A, with what its owner was told. */
+  const liveOnA = async () => {
+    const s = await a.gw.broker.open({ userId: ids.eng!, assetId: ids.open!, protocol: 'ssh', port: sshPort, sourceIp: '127.0.0.1', via: 'browser', size: { cols: 100, rows: 30 } });
+    const events: { type: string; [k: string]: unknown }[] = [];
+    s.attach({ role: 'owner', name: 'eng.nodes', userId: ids.eng!, output: () => true, event: (e) => events.push(e as never) });
+    assert.equal(b.gw.broker.get(s.id), undefined, 'node B does not hold it');
+    return { s, events };
+  };
+  const rowOf = (id: string) => a.gw.database.db.selectFrom('remote_sessions').select(['state', 'end_message', 'terminated_by', 'node']).where('id', '=', id).executeTakeFirstOrThrow();
+
+  it('the red button on node B ends a session held by node A within a second', async () => {
+    const { s, events } = await liveOnA();
+    assert.equal((await rowOf(s.id)).node, a.gw.broker.node);
+    const t0 = Date.now();
+    const r = await onB.admin!.post(`/api/v1/sessions/${s.id}/terminate`, { reason: 'pump 3 maintenance stop' });
+    const took = Date.now() - t0;
+    assert.equal(r.status, 200, r.text);
+    assert.ok(took < 1000, `ended after ${took} ms`);
+    assert.equal(s.state, 'terminated');
+    const row = await rowOf(s.id);
+    assert.deepEqual([row.state, row.terminated_by], ['terminated', 'admin']);
+    assert.match(row.end_message ?? '', /terminated by admin: pump 3 maintenance stop/);
+    assert.ok(events.some((e) => e.type === 'ended' && /pump 3 maintenance stop/.test(String(e.message))), JSON.stringify(events));
+    const ev = (await onB.admin!.get(`/api/v1/audit?action=session.terminate&targetId=${s.id}`)).json.items;
+    assert.equal(ev.length, 1);
+    assert.equal(ev[0].actor.name, 'admin');
+    // Ended: a second press is a 409 on either node.
+    assert.equal((await onB.admin!.post(`/api/v1/sessions/${s.id}/terminate`, { reason: 'again' })).status, 409);
+  });
+
+  it("node B deactivating the user, or closing the user's access request, ends the sessions node A holds", async () => {
+    const by = { id: null, name: 'admin', ip: null };
+    const first = await liveOnA();
+    assert.equal(await b.gw.broker.terminateUser(ids.eng!, by, 'account eng.nodes disabled'), 1);
+    await waitFor(() => first.s.state === 'terminated', 'node A ends the deactivated user\'s session');
+    assert.match((await rowOf(first.s.id)).end_message ?? '', /account eng\.nodes disabled/);
+
+    const second = await liveOnA();
+    assert.equal(await b.gw.broker.terminateOn(ids.eng!, [ids.asset!], by, 'other asset'), 0, 'not on other assets');
+    await b.gw.broker.warnOn(ids.eng!, [ids.open!], 'the approved access window ends at 18:00 (in 5 min)', 300_000);
+    await waitFor(() => second.events.some((e) => e.type === 'warning'), 'node A warns its session');
+    assert.match(String(second.events.find((e) => e.type === 'warning')!.message), /window ends at 18:00/);
+    // An extension approved on node B: node A works the session's limits out again.
+    await b.gw.broker.refreshLimits(ids.eng!, [ids.open!]);
+    const refresh = () => a.gw.database.db.selectFrom('session_commands').select(['node', 'done_at']).where('kind', '=', 'refresh_limits').execute();
+    await waitFor(async () => (await refresh()).every((c) => c.done_at !== null), 'node A takes the refresh');
+    assert.deepEqual((await refresh()).map((c) => c.node), [a.gw.broker.node]);
+    assert.equal(second.s.state, 'active');
+    assert.equal(await b.gw.broker.terminateOn(ids.eng!, [ids.open!], by, 'access request revoked by admin'), 1);
+    await waitFor(() => second.s.state === 'terminated', 'node A ends the session of the revoked request');
+  });
+
+  it('the red button for a session whose node is gone answers 503 with the reason, and the node takes it later', async () => {
+    const { s } = await liveOnA();
+    // Node A stops reading its commands for a while (as if it hung).
+    const node = a.gw.broker.node;
+    await a.gw.database.db.updateTable('remote_sessions').set({ node: `${node}-away` }).where('id', '=', s.id).execute();
+    const r = await onB.admin!.post(`/api/v1/sessions/${s.id}/terminate`, { reason: 'node away' });
+    assert.equal(r.status, 503, r.text);
+    assert.match(r.json.detail, /did not end it within 5 s/);
+    assert.equal(s.state, 'active');
+    // The command waits in the table for that node id.
+    const pending = await a.gw.database.db.selectFrom('session_commands').select(['node', 'done_at']).where('node', '=', `${node}-away`).execute();
+    assert.deepEqual(pending.map((c) => c.done_at), [null]);
+    await a.gw.database.db.updateTable('remote_sessions').set({ node }).where('id', '=', s.id).execute();
+    await a.gw.database.db.updateTable('session_commands').set({ node }).where('node', '=', `${node}-away`).execute();
+    await waitFor(() => s.state === 'terminated', 'node A carries it out once it reads it');
   });
 
   it('a rejection on node B ends the session waiting on node A with the reason', async () => {

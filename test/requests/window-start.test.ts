@@ -132,7 +132,7 @@ for (const dialect of DIALECTS) {
     it('two gateways sweeping one database announce a window once', async () => {
       const start = Math.ceil((clock.now() + HOUR) / MIN) * MIN;
       const req = await create({ start: new Date(start).toISOString(), durationMinutes: 30 });
-      const other = new RequestWorkflow({ db: t.gw.database.db, notify: t.gw.notify, sessions: { list: () => [], terminate: async () => {} }, clock, logger: t.gw.logger });
+      const other = new RequestWorkflow({ db: t.gw.database.db, notify: t.gw.notify, sessions: { terminateOn: async () => 0, warnOn: async () => {}, refreshLimits: async () => {} }, clock, logger: t.gw.logger });
       const before = (await starting()).length;
       to(start);
       await Promise.all([t.gw.requests.sweep(), other.sweep(), other.sweep(), t.gw.requests.sweep()]);

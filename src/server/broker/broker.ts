@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -23,6 +24,7 @@ import type { AccessMethod, Asset } from '../inventory/assets.js';
 import type { SitesTable, UsersTable } from '../db/schema.js';
 import { indexRecording, loadSigningKey, openRecording, recoverRecording, sealInterruptedRecording, type SigningKey } from '../recording/index.js';
 import { newId, nowIso } from '../util.js';
+import { CommandInbox, type SessionCommand, sendCommand } from './commands.js';
 import { revealAccount } from '../vault/accounts.js';
 import { type Clock, realClock } from './clock.js';
 import type { EndRequest, SessionCore, SessionLimits } from './core.js';
@@ -67,6 +69,27 @@ interface Prepared {
 
 const clampInt = (v: number, lo: number, hi: number) => (Number.isFinite(v) ? Math.min(hi, Math.max(lo, Math.round(v))) : lo);
 
+/** The brokers of this process (tests run several gateways in one process). */
+const LOCAL_NODES = new Set<string>();
+
+/**
+ * Whether a node id of this host ("host:pid:tag") is a broker that still runs: one of this
+ * process, or another Node.js process with that pid.
+ */
+function nodeRunsHere(node: string): boolean {
+  if (LOCAL_NODES.has(node)) return true;
+  const pid = Number(node.split(':')[1]);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node') ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/** How long the red button waits for another node to end a session it holds. */
+const REMOTE_END_WAIT_MS = 5000;
+
 export const DEFAULT_LIMITS: SessionLimits = { idleTimeoutMs: 15 * 60_000, maxDurationMs: 4 * 3_600_000, warnBeforeMs: 60_000 };
 
 /** A failed open: the session row exists (state failed) and the message is for the user. */
@@ -103,7 +126,10 @@ export class Broker {
   private pool: EncoderPool | undefined;
   private readonly unsettled = new Set<SessionCore>();
   private readonly recordings: string;
-  private readonly node = `${hostname()}:${process.pid}`;
+  /** This broker's node id (remote_sessions.node): unique even for two gateways in one process. */
+  readonly node = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  /** Commands from other nodes for the sessions held here (commands.ts). */
+  private readonly inbox: CommandInbox;
   private signer: SigningKey | undefined;
   /** Sessions waiting for an approver or a moderator. */
   readonly gates: SessionGates;
@@ -119,6 +145,33 @@ export class Broker {
     this.protocols = { ssh: sshProtocol, telnet: telnetProtocol, ...o.protocols };
     this.displays = { vnc: vncProtocol, rdp: rdpProtocol(o.dataDir), ...o.displays };
     this.recordings = resolve(o.dataDir, 'recordings');
+    LOCAL_NODES.add(this.node);
+    this.inbox = new CommandInbox({ db: o.db, node: this.node, logger: o.logger, handle: (c) => this.carryOut(c), holding: () => this.live.size > 0 });
+  }
+
+  /** A command from another node for a session held here. */
+  private async carryOut(c: SessionCommand): Promise<void> {
+    switch (c.kind) {
+      case 'terminate':
+        await this.live.get(c.sessionId)?.end({ state: 'terminated', reason: 'terminated', message: `terminated by ${c.by}: ${c.reason}`, terminatedBy: c.by });
+        return;
+      case 'warn':
+        this.live.get(c.sessionId)?.warn(c.message, c.msLeft);
+        return;
+      case 'refresh_limits':
+        await this.refreshLocal(c.userId, c.assetIds);
+        return;
+    }
+  }
+
+  /** Live sessions of `userId` held by other nodes, optionally only on these assets: id and node. */
+  private async remoteLive(userId: string, assetIds?: string[]): Promise<{ id: string; node: string; asset_id: string }[]> {
+    let q = this.o.db.selectFrom('remote_sessions').select(['id', 'node', 'asset_id']).where('user_id', '=', userId).where('state', '=', 'active').where('node', '!=', this.node);
+    if (assetIds) {
+      if (!assetIds.length) return [];
+      q = q.where('asset_id', 'in', assetIds);
+    }
+    return q.execute();
   }
 
   private signing(): SigningKey {
@@ -314,6 +367,7 @@ export class Broker {
     void session.done.finally(() => this.unsettled.delete(session));
     this.siteOf.set(p.id, p.site.id);
     await this.o.db.updateTable('remote_sessions').set({ state: 'active', started_at: session.startedAt, recording_path: recordingPath }).where('id', '=', p.id).execute();
+    this.inbox.start();
   }
 
   private meta(p: Prepared, protocol: OpenRequest['protocol']) {
@@ -468,6 +522,13 @@ export class Broker {
    * beyond the broker's and the rules' maximum duration counted from the session's start.
    */
   async refreshLimits(userId: string, assetIds: string[]): Promise<void> {
+    const nodes = new Set((await this.remoteLive(userId, assetIds)).map((r) => r.node));
+    for (const node of nodes) await sendCommand(this.o.db, node, { kind: 'refresh_limits', userId, assetIds });
+    await this.refreshLocal(userId, assetIds);
+  }
+
+  /** refreshLimits() for the sessions held by this node. */
+  private async refreshLocal(userId: string, assetIds: string[]): Promise<void> {
     const mine = [...this.live.values()].filter((s) => {
       const v = s.view();
       return v.userId === userId && assetIds.includes(v.assetId) && s.state === 'active' && this.preparedOf.has(s.id);
@@ -488,22 +549,61 @@ export class Broker {
     }
   }
 
-  /** The red button: ends a live session now, with who and why. */
+  /**
+   * The red button: ends a live session now, with who and why. A session held by another gateway
+   * node gets the command through the database; this waits until that node has ended it.
+   */
   async terminate(id: string, by: Actor, reason: string): Promise<void> {
     const s = this.live.get(id);
-    if (!s) {
-      const row = await this.o.db.selectFrom('remote_sessions').select(['state']).where('id', '=', id).executeTakeFirst();
-      if (!row) throw notFound('session', id);
-      throw new DomainError('conflict', `the session is not live (${row.state})`);
+    if (s) {
+      await s.end({ state: 'terminated', reason: 'terminated', message: `terminated by ${by.name}: ${reason}`, terminatedBy: by.name });
+      return;
     }
-    await s.end({ state: 'terminated', reason: 'terminated', message: `terminated by ${by.name}: ${reason}`, terminatedBy: by.name });
+    const { db } = this.o;
+    const row = await db.selectFrom('remote_sessions').select(['state', 'node']).where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound('session', id);
+    if (row.state !== 'active' || row.node === this.node) throw new DomainError('conflict', `the session is not live (${row.state})`);
+    await sendCommand(db, row.node, { kind: 'terminate', sessionId: id, by: by.name, reason });
+    const until = Date.now() + REMOTE_END_WAIT_MS;
+    while (Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      const now = await db.selectFrom('remote_sessions').select('state').where('id', '=', id).executeTakeFirst();
+      if (now?.state !== 'active') return;
+    }
+    throw new DomainError('unavailable', `the gateway node holding the session (${row.node}) did not end it within ${REMOTE_END_WAIT_MS / 1000} s: it ends it when it reads the request, or marks it interrupted when it restarts`);
   }
 
-  /** Ends every live session of a user (account locked, disabled, deleted). */
+  /** Ends every live session of a user (account locked, disabled, deleted), on every node. */
   async terminateUser(userId: string, by: Actor, reason: string): Promise<number> {
+    const remote = await this.remoteLive(userId);
+    for (const r of remote) await sendCommand(this.o.db, r.node, { kind: 'terminate', sessionId: r.id, by: by.name, reason });
     const mine = [...this.live.values()].filter((s) => s.view().userId === userId);
     await Promise.all(mine.map((s) => s.end({ state: 'terminated', reason: 'terminated', message: `terminated by ${by.name}: ${reason}`, terminatedBy: by.name })));
-    return mine.length;
+    return mine.length + remote.length;
+  }
+
+  /**
+   * Ends the active sessions of a user on these assets (an access request revoked or cancelled),
+   * on every node; returns how many.
+   */
+  async terminateOn(userId: string, assetIds: string[], by: Actor, reason: string): Promise<number> {
+    const remote = await this.remoteLive(userId, assetIds);
+    for (const r of remote) await sendCommand(this.o.db, r.node, { kind: 'terminate', sessionId: r.id, by: by.name, reason });
+    const mine = [...this.live.values()].filter((s) => {
+      const v = s.view();
+      return v.userId === userId && assetIds.includes(v.assetId) && s.state === 'active';
+    });
+    await Promise.all(mine.map((s) => s.end({ state: 'terminated', reason: 'terminated', message: `terminated by ${by.name}: ${reason}`, terminatedBy: by.name }).catch((err: unknown) => this.o.logger.error({ err, session: s.id }, 'could not end a session'))));
+    return mine.length + remote.length;
+  }
+
+  /** Warns the active sessions of a user on these assets (the end of an access window), on every node. */
+  async warnOn(userId: string, assetIds: string[], message: string, msLeft: number): Promise<void> {
+    for (const r of await this.remoteLive(userId, assetIds)) await sendCommand(this.o.db, r.node, { kind: 'warn', sessionId: r.id, message, msLeft });
+    for (const s of this.live.values()) {
+      const v = s.view();
+      if (v.userId === userId && assetIds.includes(v.assetId) && s.state === 'active') s.warn(message, msLeft);
+    }
   }
 
   /**
@@ -512,7 +612,9 @@ export class Broker {
    */
   async recoverInterrupted(): Promise<number> {
     const { db } = this.o;
-    const rows = await db.selectFrom('remote_sessions').select(['id', 'recording_path']).where('state', 'in', ['pending', 'active']).where('node', 'like', `${hostname()}:%`).execute();
+    const found = await db.selectFrom('remote_sessions').select(['id', 'recording_path', 'node']).where('state', 'in', ['pending', 'active']).where('node', 'like', `${hostname()}:%`).execute();
+    // Not those of another gateway still running on this host (one database, several processes).
+    const rows = found.filter((r) => !nodeRunsHere(r.node));
     for (const r of rows) {
       let sha: string | null = null;
       if (r.recording_path) {
@@ -534,6 +636,8 @@ export class Broker {
 
   /** Ends every live session (gateway shutdown). */
   async shutdown(): Promise<void> {
+    this.inbox.stop();
+    LOCAL_NODES.delete(this.node);
     this.gates.closeAll('the gateway is shutting down');
     await Promise.all([...this.live.values()].map((s) => s.end({ state: 'ended', reason: 'gateway_shutdown', message: 'the gateway is shutting down' })));
     // Sessions that were already ending: their recording is sealed and their row written first.

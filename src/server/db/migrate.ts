@@ -12,6 +12,7 @@ import * as m0009 from './migrations/0009_request_window_start.js';
 import * as m0010 from './migrations/0010_session_gates.js';
 import * as m0011 from './migrations/0011_audit_checkpoints.js';
 import * as m0012 from './migrations/0012_gate_across_nodes.js';
+import * as m0013 from './migrations/0013_session_commands.js';
 
 /** The one migration set, in order. Add new files here; never edit a released migration. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010_session_gates': m0010,
   '0011_audit_checkpoints': m0011,
   '0012_gate_across_nodes': m0012,
+  '0013_session_commands': m0013,
 };
 
 /** Name of the newest migration (what a fully migrated database is at). */

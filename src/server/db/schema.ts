@@ -269,6 +269,19 @@ export interface AssetAccountsTable {
   updated_at: string;
 }
 
+/** A command to the gateway node holding a live session (broker/commands.ts). */
+export interface SessionCommandsTable {
+  id: string;
+  /** The node that carries it out (remote_sessions.node). */
+  node: string;
+  kind: string;
+  /** JSON: the command's fields. */
+  payload: string;
+  created_at: string;
+  /** Set when the node claimed it (carried out once). */
+  done_at: string | null;
+}
+
 export interface RemoteSessionsTable {
   id: string;
   user_id: string;
@@ -534,6 +547,7 @@ export interface DB {
   group_managers: GroupManagersTable;
   asset_accounts: AssetAccountsTable;
   remote_sessions: RemoteSessionsTable;
+  session_commands: SessionCommandsTable;
   session_approvals: SessionApprovalsTable;
   asset_host_keys: AssetHostKeysTable;
   user_ssh_keys: UserSshKeysTable;

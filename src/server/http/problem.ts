@@ -20,6 +20,7 @@ const STATUS: Record<ErrorKind, [number, string]> = {
   not_found: [404, 'Not found'],
   conflict: [409, 'Conflict'],
   unprocessable: [422, 'Unprocessable content'],
+  unavailable: [503, 'Service unavailable'],
 };
 
 export const problemType = (kind: string) => `urn:portcullis:problem:${kind}`;

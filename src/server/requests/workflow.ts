@@ -2,7 +2,6 @@ import type { Selectable as Row } from 'kysely';
 import { approverIds, isApprover } from '../policy/approvers.js';
 import { type Actor, audit, SYSTEM_ACTOR } from '../audit/log.js';
 import type { Clock } from '../broker/clock.js';
-import type { LiveSession } from '../broker/types.js';
 import type { Db, Executor, Tx } from '../db/index.js';
 import type { UsersTable } from '../db/schema.js';
 import { type Page, type PageRequest, paginate } from '../db/paging.js';
@@ -39,12 +38,14 @@ export interface Who {
   role: UsersTable['role'];
 }
 
-/** What the workflow needs of the broker: the live sessions, and ending one. */
+/** What the workflow needs of the broker: the live sessions of a user on some assets, on every gateway node. */
 export interface SessionControl {
-  list(): LiveSession[];
-  terminate(id: string, by: Actor, reason: string): Promise<void>;
-  /** Access grew (an extension was approved): the live sessions' limits are worked out again. */
-  refreshLimits?(userId: string, assetIds: string[]): Promise<void>;
+  /** Ends them (the request was revoked or cancelled). */
+  terminateOn(userId: string, assetIds: string[], by: Actor, reason: string): Promise<number>;
+  /** Warns them (the window ends soon). */
+  warnOn(userId: string, assetIds: string[], message: string, msLeft: number): Promise<void>;
+  /** Access grew (an extension was approved): their limits are worked out again. */
+  refreshLimits(userId: string, assetIds: string[]): Promise<void>;
 }
 
 export interface RequestWorkflowOptions {
@@ -595,14 +596,10 @@ export class RequestWorkflow {
 
   async afterCommit(out: Outcome<unknown>): Promise<void> {
     const x = out.extendSessions;
-    if (x) await this.sessions.refreshLimits?.(x.requesterId, x.assetIds).catch((err) => this.logger.error({ err }, 'could not extend the live sessions of an extended access request'));
+    if (x) await this.sessions.refreshLimits(x.requesterId, x.assetIds).catch((err) => this.logger.error({ err }, 'could not extend the live sessions of an extended access request'));
     const e = out.endSessions;
     if (!e) return;
-    const live = this.sessions.list().filter((s) => {
-      const v = s.view();
-      return v.userId === e.requesterId && e.assetIds.includes(v.assetId) && s.state === 'active';
-    });
-    await Promise.all(live.map((s) => this.sessions.terminate(s.id, e.by, e.reason).catch((err) => this.logger.error({ err, session: s.id }, 'could not end a session of a closed access request'))));
+    await this.sessions.terminateOn(e.requesterId, e.assetIds, e.by, e.reason).catch((err) => this.logger.error({ err }, 'could not end the sessions of a closed access request'));
   }
 
   // ---- the sweeper ------------------------------------------------------------------------------------
@@ -745,10 +742,7 @@ export class RequestWorkflow {
       });
       if (!claimed) continue;
       const message = `the approved access window ends at ${fmt(end)} (in ${minutesLeft} min): this session is terminated then; request an extension if you need longer`;
-      for (const s of this.sessions.list()) {
-        const v = s.view();
-        if (v.userId === r.requester_id && assets.ids.includes(v.assetId) && s.state === 'active') s.warn?.(message, w.end.getTime() - now.getTime());
-      }
+      await this.sessions.warnOn(r.requester_id, assets.ids, message, w.end.getTime() - now.getTime()).catch((err) => this.logger.error({ err, request: r.id }, 'could not warn the sessions of an ending access window'));
     }
   }
 
