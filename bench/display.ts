@@ -516,10 +516,10 @@ try {
     const tiles = d.take(TILE_SIZE);
     console.log(`\n5. One busy-screen frame (${tiles.length} tiles of ${TILE_SIZE}): lossless Tight from Xvnc ${(tight / 1024).toFixed(0)} KiB (baseline); PNG bytes (before base64) and encode time, median of ${RUNS}; load ${load()}`);
     const variants: [string, PngOptions][] = [
-      [`gateway default (level ${PNG_DEFAULTS.level}, ${PNG_DEFAULTS.strategy === zlibConstants.Z_RLE ? 'Z_RLE' : `strategy ${PNG_DEFAULTS.strategy}`}, filter ${PNG_DEFAULTS.filter})`, {}],
-      ['level 1, Z_DEFAULT_STRATEGY, filter auto', { level: 1, strategy: zlibConstants.Z_DEFAULT_STRATEGY }],
-      ['level 1, Z_DEFAULT_STRATEGY, filter none', { level: 1, strategy: zlibConstants.Z_DEFAULT_STRATEGY, filter: 'none' }],
-      ['level 6, Z_DEFAULT_STRATEGY, filter auto', { level: 6, strategy: zlibConstants.Z_DEFAULT_STRATEGY }],
+      [`gateway default (palette, level ${PNG_DEFAULTS.level}, ${PNG_DEFAULTS.strategy === zlibConstants.Z_RLE ? 'Z_RLE' : `strategy ${PNG_DEFAULTS.strategy}`})`, {}],
+      ['RGB only, level 1, filter none (before)', { palette: false, level: 1, strategy: zlibConstants.Z_DEFAULT_STRATEGY, filter: 'none' }],
+      ['RGB only, level 1, filter auto', { palette: false, level: 1, strategy: zlibConstants.Z_DEFAULT_STRATEGY, filter: 'auto' }],
+      ['palette, level 6', { level: 6, strategy: zlibConstants.Z_DEFAULT_STRATEGY }],
     ];
     for (const [label, o] of variants) {
       const times: number[] = [];

@@ -18,7 +18,8 @@ import { flatFrame, hmiFrame, noiseFrame, photoFrame, rng } from './frames.js';
 function assertRegionEqual(decoded: Decoded, fb: Uint8Array, fbWidth: number, x: number, y: number, w: number, h: number, alpha: boolean): void {
   assert.equal(decoded.width, w);
   assert.equal(decoded.height, h);
-  assert.equal(decoded.colorType, alpha ? 6 : 2);
+  if (alpha) assert.equal(decoded.colorType, 6);
+  else assert.ok(decoded.colorType === 2 || decoded.colorType === 3, `colour type ${decoded.colorType}`);
   const want = copyRegion(fb, fbWidth, x, y, w, h);
   if (!alpha) for (let i = 3; i < want.length; i += 4) want[i] = 255;
   // Compare as a whole first (fast), then find the first differing pixel for the message.
@@ -60,24 +61,69 @@ describe('encodePng', () => {
     let checked = 0;
     for (const [label, fb] of Object.entries(frames)) {
       for (const filter of filters) {
-        for (const alpha of [false, true]) {
+        for (const [alpha, palette] of [[false, false], [false, true], [true, false]] as const) {
           for (let k = 0; k < 4; k++) {
             const w = 1 + Math.floor(r() * W);
             const h = 1 + Math.floor(r() * H);
             const x = Math.floor(r() * (W - w + 1));
             const y = Math.floor(r() * (H - h + 1));
-            const png = encodePng(fb, W, x, y, w, h, { alpha, filter });
+            const png = encodePng(fb, W, x, y, w, h, { alpha, filter, palette });
             try {
-              assertRegionEqual(decodePng(png), fb, W, x, y, w, h, alpha);
+              const d = decodePng(png);
+              if (!palette) assert.equal(d.colorType, alpha ? 6 : 2);
+              assertRegionEqual(d, fb, W, x, y, w, h, alpha);
             } catch (err) {
-              throw new Error(`${label} filter=${filter} alpha=${alpha} region ${x},${y} ${w}x${h}: ${(err as Error).message}`);
+              throw new Error(`${label} filter=${filter} alpha=${alpha} palette=${palette} region ${x},${y} ${w}x${h}: ${(err as Error).message}`);
             }
             checked++;
           }
         }
       }
     }
-    assert.equal(checked, 5 * 6 * 2 * 4);
+    assert.equal(checked, 5 * 6 * 3 * 4);
+  });
+
+  test('few colours make a palette PNG of the smallest bit depth; more than 256 stay RGB', () => {
+    // A w x h frame cycling through n colours (plus a pattern, so rows differ): n=257 needs RGB.
+    const ofColours = (n: number, w: number, h: number) => {
+      const fb = new Uint8Array(w * h * 4);
+      for (let i = 0; i < w * h; i++) {
+        const c = i % n;
+        fb.set([c & 255, (c * 37) & 255, c >> 8, 255], i * 4);
+      }
+      return fb;
+    };
+    for (const [n, depth] of [[1, 1], [2, 1], [3, 2], [4, 2], [5, 4], [16, 4], [17, 8], [256, 8]] as const) {
+      // Widths that end inside a byte at every depth, and a single column.
+      for (const w of [1, 3, 13, 67]) {
+        const h = Math.max(3, Math.ceil(n / w) + 2);
+        const fb = ofColours(n, w, h);
+        const d = decodePng(encodePng(fb, w, 0, 0, w, h));
+        assert.equal(d.colorType, 3, `${n} colours, width ${w}`);
+        assert.equal(d.depth, depth, `${n} colours`);
+        assert.equal(d.paletteSize, Math.min(n, w * h));
+        assertRegionEqual(d, fb, w, 0, 0, w, h, false);
+      }
+    }
+    const many = ofColours(257, 40, 40);
+    const rgb = decodePng(encodePng(many, 40, 0, 0, 40, 40));
+    assert.equal(rgb.colorType, 2, '257 colours');
+    assertRegionEqual(rgb, many, 40, 0, 0, 40, 40, false);
+    // A region of a larger frame: only its own colours count.
+    const d = decodePng(encodePng(many, 40, 3, 5, 2, 2));
+    assert.equal(d.colorType, 3);
+    assertRegionEqual(d, many, 40, 3, 5, 2, 2, false);
+  });
+
+  test('text and flat graphics shrink as palette PNGs; photos are not slowed down', () => {
+    const fb = hmiFrame(1280, 800, 7);
+    const pal = encodePng(fb, 1280, 0, 0, 1280, 800);
+    const rgb = encodePng(fb, 1280, 0, 0, 1280, 800, { palette: false });
+    assert.equal(decodePng(pal).colorType, 3);
+    assert.ok(pal.length < rgb.length * 0.6, `palette ${pal.length} vs RGB ${rgb.length} bytes`);
+    // A photo gives up within its first rows and is the same RGB PNG as without the option.
+    const photo = photoFrame(640, 400, 3);
+    assert.deepEqual(encodePng(photo, 640, 0, 0, 640, 400), encodePng(photo, 640, 0, 0, 640, 400, { palette: false }));
   });
 
   test('edge shapes: 1x1, one row, one column, the whole frame, the last pixel', () => {
@@ -95,7 +141,7 @@ describe('encodePng', () => {
 
   test("'auto' uses Up on rows that repeat the row above and Sub elsewhere", () => {
     const fb = frames.hmi!;
-    const d = decodePng(encodePng(fb, W, 0, 0, W, H, { filter: 'auto' }));
+    const d = decodePng(encodePng(fb, W, 0, 0, W, H, { filter: 'auto', palette: false }));
     assert.deepEqual([...d.filters].sort(), [1, 2]);
     const n = decodePng(encodePng(frames.noise!, W, 0, 0, W, H, { filter: 'auto' }));
     assert.deepEqual([...n.filters], [1]);
@@ -104,9 +150,9 @@ describe('encodePng', () => {
   test('flat content compresses to almost nothing', () => {
     const fb = flatFrame(1280, 800);
     const png = encodePng(fb, 1280, 0, 0, 1280, 800);
-    // 4 MB of pixels: the default (zlib's default strategy, no row filter: best for text screens)
-    // keeps a flat screen at ~15 KiB; Z_RLE would make it ~4 KiB but text screens 4-5x larger.
-    assert.ok(png.length < 20 * 1024, `flat 1280x800 is ${png.length} bytes`);
+    // 4 MB of pixels in one colour: a 1-bit palette PNG of ~1 KiB (RGB with zlib's default
+    // strategy was ~15 KiB).
+    assert.ok(png.length < 2 * 1024, `flat 1280x800 is ${png.length} bytes`);
     assertRegionEqual(decodePng(png), fb, 1280, 0, 0, 1280, 800, false);
   });
 
