@@ -195,8 +195,9 @@ export function ReviewQueuePanel() {
   const q = useQuery({
     queryKey: [...KEY, 'reviews'],
     queryFn: ({ signal }) => api.get<{ items: BrokeredSession[] }>('/sessions', { breakGlass: 'pending', limit: 100 }, signal),
-    // A listed session still live can end any moment: its Sign off must not wait half a minute.
-    refetchInterval: (query) => (query.state.data?.items.some((s) => s.state === 'active' || s.state === 'pending') ? 3000 : 30_000),
+    // Break-glass is an emergency: a new one shows within seconds (the email goes out at once too),
+    // and a listed session still live can end any moment, so its Sign off must not wait.
+    refetchInterval: (query) => (query.state.data?.items.some((s) => s.state === 'active' || s.state === 'pending') ? 3000 : 5000),
   });
   const [target, setTarget] = useState<BrokeredSession | null>(null);
   const items = q.data?.items ?? [];
