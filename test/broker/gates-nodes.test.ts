@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { type Lab, removeLabAccount, startLab } from '../../lab/index.js';
 import type { OpenRequest } from '../../src/server/broker/types.js';
 import { adminClient, type ApiClient, startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -135,6 +136,16 @@ describe('two gateway nodes on one PostgreSQL database: live approval, and endin
   it('the red button on node B ends a session held by node A within a second', async () => {
     const { s, events } = await liveOnA();
     assert.equal((await rowOf(s.id)).node, a.gw.broker.node);
+    // Watching works only on the node holding it; node B says where it runs.
+    const login = await fetch(`${b.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: a.admin.username, password: a.admin.password }) });
+    const ws = new WebSocket(`${b.url.replace(/^http/, 'ws')}/api/v1/sessions/${s.id}/watch`, { headers: { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: b.url } });
+    const said = await new Promise<{ reason: string; message: string }>((resolve, reject) => {
+      ws.on('message', (m) => resolve(JSON.parse(String(m))));
+      ws.on('error', reject);
+    });
+    ws.close();
+    assert.equal(said.reason, 'other_node');
+    assert.match(said.message, new RegExp(`another gateway node \\(${a.gw.broker.node.replace(/[.]/g, '\\.')}\\)`));
     const t0 = Date.now();
     const r = await onB.admin!.post(`/api/v1/sessions/${s.id}/terminate`, { reason: 'pump 3 maintenance stop' });
     const took = Date.now() - t0;
@@ -156,7 +167,7 @@ describe('two gateway nodes on one PostgreSQL database: live approval, and endin
     const by = { id: null, name: 'admin', ip: null };
     const first = await liveOnA();
     assert.equal(await b.gw.broker.terminateUser(ids.eng!, by, 'account eng.nodes disabled'), 1);
-    await waitFor(() => first.s.state === 'terminated', 'node A ends the deactivated user\'s session');
+    await waitFor(async () => (await rowOf(first.s.id)).state === 'terminated', 'node A ends the deactivated user\'s session');
     assert.match((await rowOf(first.s.id)).end_message ?? '', /account eng\.nodes disabled/);
 
     const second = await liveOnA();

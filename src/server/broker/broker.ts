@@ -164,6 +164,13 @@ export class Broker {
     }
   }
 
+  /** The node holding this session when it is live on another node; undefined otherwise. */
+  async heldElsewhere(id: string): Promise<string | undefined> {
+    if (this.live.has(id)) return undefined;
+    const row = await this.o.db.selectFrom('remote_sessions').select(['state', 'node']).where('id', '=', id).executeTakeFirst();
+    return row?.state === 'active' && row.node !== this.node ? row.node : undefined;
+  }
+
   /** Live sessions of `userId` held by other nodes, optionally only on these assets: id and node. */
   private async remoteLive(userId: string, assetIds?: string[]): Promise<{ id: string; node: string; asset_id: string }[]> {
     let q = this.o.db.selectFrom('remote_sessions').select(['id', 'node', 'asset_id']).where('user_id', '=', userId).where('state', '=', 'active').where('node', '!=', this.node);

@@ -347,7 +347,9 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
         }
       }
       if (!s) {
-        sendJson(ws, { type: 'ended', state: 'ended', reason: 'not_live', message: 'the session is not live' });
+        const elsewhere = await broker.heldElsewhere(id);
+        const message = elsewhere ? `the session runs on another gateway node (${elsewhere}): watching works only on the node holding it` : 'the session is not live';
+        sendJson(ws, { type: 'ended', state: 'ended', reason: elsewhere ? 'other_node' : 'not_live', message });
         ws.close(1000, 'not live');
         return;
       }
