@@ -97,6 +97,15 @@ export class MessageParser {
     }
   }
 
+  /** A size change inside an update: the ops decoded so far go out first, then the new framebuffer. */
+  private resizeTo(w: number, h: number, ops: RfbUpdateOp[]): void {
+    const problem = desktopSizeProblem(w, h, this.limits);
+    if (problem) throw protocol(problem);
+    if (ops.length > 0) this.sink.update(finalizeOps(ops));
+    this.fb = this.fb.resized(w, h);
+    this.sink.resize(w, h);
+  }
+
   private *serverCutText(): ByteParser {
     const len = (yield 7).readUInt32BE(3);
     if (len <= this.limits.maxCutTextBytes) {
@@ -120,13 +129,9 @@ export class MessageParser {
 
       if (encoding === ENCODING.LAST_RECT) break;
       if (encoding === ENCODING.DESKTOP_SIZE) {
-        const problem = desktopSizeProblem(w, h, this.limits);
-        if (problem) throw protocol(problem);
-        if (ops.length > 0) this.sink.update(finalizeOps(ops));
+        this.resizeTo(w, h, ops);
         ops = [];
-        this.fb = this.fb.resized(w, h);
         resized = true;
-        this.sink.resize(w, h);
         continue;
       }
       if (encoding === ENCODING.EXTENDED_DESKTOP_SIZE) {
@@ -139,13 +144,9 @@ export class MessageParser {
         }
         const layout: RfbLayout = { reason: x, status: y, width: w, height: h, screens };
         if (y === 0 && (w !== this.fb.width || h !== this.fb.height)) {
-          const problem = desktopSizeProblem(w, h, this.limits);
-          if (problem) throw protocol(problem);
-          if (ops.length > 0) this.sink.update(finalizeOps(ops));
+          this.resizeTo(w, h, ops);
           ops = [];
-          this.fb = this.fb.resized(w, h);
           resized = true;
-          this.sink.resize(w, h);
         }
         this.sink.layout(layout);
         continue;
