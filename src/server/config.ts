@@ -28,6 +28,8 @@ export interface Config {
   /** SSH front door (sshd/): its port on `host` (0 = any free port), and whether it runs at all. */
   sshPort: number;
   sshEnabled: boolean;
+  /** How the other gateway nodes of a shared database reach this one (https://gw-a.dmz:8443). Default: its own listening address. */
+  nodeUrl: string | undefined;
 }
 
 const fileSchema = z
@@ -52,6 +54,7 @@ const fileSchema = z
     publicUrl: z.url(),
     sshPort: z.number().int().min(0).max(65535),
     sshEnabled: z.boolean(),
+    nodeUrl: z.url(),
   })
   .partial();
 
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     publicUrl: env.PORTCULLIS_PUBLIC_URL || fromFile.publicUrl || undefined,
     sshPort: envInt(env, 'PORTCULLIS_SSH_PORT') ?? fromFile.sshPort ?? 2222,
     sshEnabled: envBool(env, 'PORTCULLIS_SSH') ?? fromFile.sshEnabled ?? true,
+    nodeUrl: env.PORTCULLIS_NODE_URL || fromFile.nodeUrl || undefined,
     ...overrides,
   };
   if (config.tls.enabled && Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) {

@@ -1,6 +1,8 @@
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { CHECKPOINT_INTERVAL_MS, writeCheckpoint } from './audit/checkpoints.js';
 import { Broker } from './broker/broker.js';
+import { NodeRegistration } from './broker/nodes.js';
 import { loadSigningKey } from './recording/keys.js';
 import { VideoExporter } from './recording/video/export.js';
 import type { Clock } from './broker/clock.js';
@@ -73,6 +75,11 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
     logger.info({ url, database: database.describe, version }, 'gateway listening');
+    // Other nodes of a shared database proxy watchers here (broker/nodes.ts).
+    const wildcard = config.host === '0.0.0.0' || config.host === '::';
+    const nodeUrl = config.nodeUrl ?? (wildcard ? `${tls ? 'https' : 'http'}://${hostname()}:${port}` : url);
+    const registration = new NodeRegistration({ db: database.db, node: broker.node, url: nodeUrl, certPem: tls?.cert ?? null, logger });
+    await registration.start();
     const sshd = sshHostKey ? await startFrontDoor({ config, db: database.db, secrets, broker, logger, hostKey: sshHostKey, consoleUrl: config.publicUrl ?? url }) : undefined;
 
     const housekeeping = setInterval(() => {
@@ -107,6 +114,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger; cloc
         await notify.stop();
         exporter.stop();
         await broker.shutdown();
+        await registration.stop().catch((err: unknown) => logger.error({ err }, 'could not unregister this gateway node'));
         await sshd?.close();
         await app.close();
         clearInterval(checkpoints);

@@ -78,6 +78,11 @@ describe('two gateway nodes on one PostgreSQL database: live approval, and endin
     const eng = await admin.post('/api/v1/users', { username: 'eng.nodes', role: 'Client', password: PW, mustChangePassword: false });
     ids.eng = eng.json.user.id;
     await admin.post('/api/v1/grants', { subjectType: 'user', subjectId: ids.eng, targetType: 'asset', target: ids.open });
+    // A third asset whose sessions need a moderator.
+    ids.mod = (await admin.post('/api/v1/assets', { name: 'PLC-NODES-MOD', siteId: site.id, purdueLevel: 2, host: '127.0.0.1', accessMethods: [{ protocol: 'ssh', port: ssh.port }] })).json.id;
+    assert.equal((await admin.post(`/api/v1/assets/${ids.mod}/accounts`, { name: 'default', username: ssh.username, kind: 'password', password: ssh.password })).status, 201);
+    await admin.post('/api/v1/grants', { subjectType: 'user', subjectId: ids.eng, targetType: 'asset', target: ids.mod });
+    assert.equal((await admin.post('/api/v1/policy/rules', { name: 'PLC-NODES-MOD: moderated', subjects: { everyone: true }, targets: { assets: [ids.mod] }, watchRequired: true })).status, 201);
     onB.admin = b.client();
     assert.equal((await onB.admin.login(a.admin.username, a.admin.password)).status, 200);
     const rule = await admin.post('/api/v1/policy/rules', { name: 'PLC-NODES: dual live approval', subjects: { everyone: true }, targets: { assets: [ids.asset] }, sessionApproval: { required: 2, groupId: ids.leads } });
@@ -133,19 +138,26 @@ describe('two gateway nodes on one PostgreSQL database: live approval, and endin
   };
   const rowOf = (id: string) => a.gw.database.db.selectFrom('remote_sessions').select(['state', 'end_message', 'terminated_by', 'node']).where('id', '=', id).executeTakeFirstOrThrow();
 
-  it('the red button on node B ends a session held by node A within a second', async () => {
+  it('an administrator on node B watches a session held by node A, and its red button ends it within a second', async () => {
     const { s, events } = await liveOnA();
     assert.equal((await rowOf(s.id)).node, a.gw.broker.node);
-    // Watching works only on the node holding it; node B says where it runs.
+    // An administrator on node B watches it: proxied to node A with a one-time ticket.
     const login = await fetch(`${b.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: a.admin.username, password: a.admin.password }) });
     const ws = new WebSocket(`${b.url.replace(/^http/, 'ws')}/api/v1/sessions/${s.id}/watch`, { headers: { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: b.url } });
-    const said = await new Promise<{ reason: string; message: string }>((resolve, reject) => {
-      ws.on('message', (m) => resolve(JSON.parse(String(m))));
-      ws.on('error', reject);
-    });
-    ws.close();
-    assert.equal(said.reason, 'other_node');
-    assert.match(said.message, new RegExp(`another gateway node \\(${a.gw.broker.node.replace(/[.]/g, '\\.')}\\)`));
+    const seen: string[] = [];
+    const said: { type: string; [k: string]: unknown }[] = [];
+    ws.on('message', (m, binary) => (binary ? seen.push(String(m)) : said.push(JSON.parse(String(m)))));
+    await waitFor(() => said.some((e) => e.type === 'opened'), `the watcher on node B gets the session; got ${JSON.stringify(said)}`);
+    await waitFor(() => events.some((e) => e.type === 'watchers' && JSON.stringify(e.watchers).includes('admin')), 'the owner on node A sees the watcher');
+    s.input(Buffer.from('echo WATCHED-$((6*7))\n'));
+    await waitFor(() => /WATCHED-42/.test(seen.join('')), 'the output reaches the watcher on node B');
+    const watched = (await onB.admin!.get(`/api/v1/audit?action=session.watch&targetId=${s.id}`)).json.items;
+    assert.deepEqual(watched.map((e: { actor: { name: string }; result: string }) => `${e.actor.name}:${e.result}`), ['admin:success']);
+    // The ticket was for one connection: node A refuses anything else at its internal endpoint.
+    const forged = new WebSocket(`${a.url.replace(/^http/, 'ws')}/api/v1/internal/sessions/${s.id}/watch`, { headers: { 'x-portcullis-node-ticket': 'A'.repeat(43) } });
+    const refused = await new Promise<number>((resolve) => forged.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)).on('error', () => resolve(-1)));
+    assert.equal(refused, 401);
+    assert.equal((await a.gw.database.db.selectFrom('node_tickets').selectAll().execute()).length, 0, 'the ticket was redeemed');
     const t0 = Date.now();
     const r = await onB.admin!.post(`/api/v1/sessions/${s.id}/terminate`, { reason: 'pump 3 maintenance stop' });
     const took = Date.now() - t0;
@@ -156,6 +168,8 @@ describe('two gateway nodes on one PostgreSQL database: live approval, and endin
     assert.deepEqual([row.state, row.terminated_by], ['terminated', 'admin']);
     assert.match(row.end_message ?? '', /terminated by admin: pump 3 maintenance stop/);
     assert.ok(events.some((e) => e.type === 'ended' && /pump 3 maintenance stop/.test(String(e.message))), JSON.stringify(events));
+    await waitFor(() => said.some((e) => e.type === 'ended'), 'the watcher on node B sees the end');
+    ws.close();
     const ev = (await onB.admin!.get(`/api/v1/audit?action=session.terminate&targetId=${s.id}`)).json.items;
     assert.equal(ev.length, 1);
     assert.equal(ev[0].actor.name, 'admin');
@@ -183,6 +197,25 @@ describe('two gateway nodes on one PostgreSQL database: live approval, and endin
     assert.equal(second.s.state, 'active');
     assert.equal(await b.gw.broker.terminateOn(ids.eng!, [ids.open!], by, 'access request revoked by admin'), 1);
     await waitFor(() => second.s.state === 'terminated', 'node A ends the session of the revoked request');
+  });
+
+  it('a moderator on node B lets in a session waiting on node A for one', async () => {
+    const waited: string[] = [];
+    const opening = a.gw.broker.open({ userId: ids.eng!, assetId: ids.mod!, protocol: 'ssh', port: sshPort, sourceIp: '127.0.0.1', via: 'browser', size: { cols: 100, rows: 30 }, onWait: (w) => waited.push(w.sessionId) });
+    await waitFor(() => waited.length === 1, 'the session waits for a moderator');
+    const id = waited[0]!;
+    const login = await fetch(`${b.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: a.admin.username, password: a.admin.password }) });
+    const ws = new WebSocket(`${b.url.replace(/^http/, 'ws')}/api/v1/sessions/${id}/watch`, { headers: { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: b.url } });
+    const said: { type: string; [k: string]: unknown }[] = [];
+    ws.on('message', (m, binary) => !binary && said.push(JSON.parse(String(m))));
+    const s = await within(opening, 10_000, 'node A opens the session its moderator on node B joined');
+    assert.equal(s.id, id);
+    await waitFor(() => said.some((e) => e.type === 'opened' && e.moderator === true), `the moderator on node B gets it; got ${JSON.stringify(said)}`);
+    assert.equal(s.view().paused, false);
+    // The moderator leaves: the session pauses on node A.
+    ws.close();
+    await waitFor(() => s.view().paused, 'node A pauses the session without its moderator');
+    await s.close('done');
   });
 
   it('the red button for a session whose node is gone answers 503 with the reason, and the node takes it later', async () => {

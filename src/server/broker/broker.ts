@@ -164,11 +164,15 @@ export class Broker {
     }
   }
 
-  /** The node holding this session when it is live on another node; undefined otherwise. */
+  /**
+   * The node holding this session when another node does: it is live there, or waits there for a
+   * moderator (whom that node lets in). Undefined otherwise.
+   */
   async heldElsewhere(id: string): Promise<string | undefined> {
     if (this.live.has(id)) return undefined;
-    const row = await this.o.db.selectFrom('remote_sessions').select(['state', 'node']).where('id', '=', id).executeTakeFirst();
-    return row?.state === 'active' && row.node !== this.node ? row.node : undefined;
+    const row = await this.o.db.selectFrom('remote_sessions').select(['state', 'node', 'waiting_for']).where('id', '=', id).executeTakeFirst();
+    if (!row || row.node === this.node) return undefined;
+    return row.state === 'active' || (row.state === 'pending' && row.waiting_for === 'moderator') ? row.node : undefined;
   }
 
   /** Live sessions of `userId` held by other nodes, optionally only on these assets: id and node. */

@@ -13,6 +13,7 @@ import * as m0010 from './migrations/0010_session_gates.js';
 import * as m0011 from './migrations/0011_audit_checkpoints.js';
 import * as m0012 from './migrations/0012_gate_across_nodes.js';
 import * as m0013 from './migrations/0013_session_commands.js';
+import * as m0014 from './migrations/0014_node_links.js';
 
 /** The one migration set, in order. Add new files here; never edit a released migration. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011_audit_checkpoints': m0011,
   '0012_gate_across_nodes': m0012,
   '0013_session_commands': m0013,
+  '0014_node_links': m0014,
 };
 
 /** Name of the newest migration (what a fully migrated database is at). */

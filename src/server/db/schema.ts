@@ -269,6 +269,28 @@ export interface AssetAccountsTable {
   updated_at: string;
 }
 
+/** A running gateway node, as other nodes reach it (broker/nodes.ts). */
+export interface GatewayNodesTable {
+  node: string;
+  /** http(s)://host:port of its API, for other nodes. */
+  url: string;
+  /** Its TLS certificate (PEM), the only one the other nodes trust for it; null without TLS. */
+  cert_pem: string | null;
+  seen_at: string;
+}
+
+/** A one-time ticket for a watcher proxied from another node (broker/nodes.ts); 30 s. */
+export interface NodeTicketsTable {
+  /** SHA-256 (hex) of the token; the token itself travels once, node to node. */
+  token_hash: string;
+  /** The node that may redeem it (the one holding the session). */
+  node: string;
+  session_id: string;
+  user_id: string;
+  source_ip: string | null;
+  expires_at: string;
+}
+
 /** A command to the gateway node holding a live session (broker/commands.ts). */
 export interface SessionCommandsTable {
   id: string;
@@ -548,6 +570,8 @@ export interface DB {
   asset_accounts: AssetAccountsTable;
   remote_sessions: RemoteSessionsTable;
   session_commands: SessionCommandsTable;
+  gateway_nodes: GatewayNodesTable;
+  node_tickets: NodeTicketsTable;
   session_approvals: SessionApprovalsTable;
   asset_host_keys: AssetHostKeysTable;
   user_ssh_keys: UserSshKeysTable;

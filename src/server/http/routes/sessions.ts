@@ -19,6 +19,8 @@ import { actorOf } from '../auth.js';
 import { answerList } from '../list.js';
 import { type RouteDeps, type RouteRule, type Router, idParams } from '../route.js';
 import { wsRoute } from '../ws.js';
+import { problemFromDomain } from '../problem.js';
+import { connectNode, issueTicket, NODE_TICKET_HEADER, nodeAddress, redeemTicket } from '../../broker/nodes.js';
 
 const ADMIN = ['Administrator'] as const;
 const STAFF = ['Administrator', 'Operator'] as const;
@@ -327,48 +329,119 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
     },
   });
 
+  /** A watcher (a moderator, for a session that needs one) of a session held by this node. */
+  const watchHere = async (ws: WebSocket, id: string, who: GateActor): Promise<void> => {
+    const actor = { id: who.id, name: who.username, ip: who.ip };
+    let s = broker.get(id);
+    if (!s && broker.gates.get(id)?.waitingFor === 'moderator') {
+      // Watch required: joining as moderator lets the waiting session open.
+      sendJson(ws, { type: 'state', state: 'pending', message: 'opening the session you moderate' });
+      try {
+        s = await broker.moderate(id, who);
+      } catch (err) {
+        sendJson(ws, { type: 'ended', state: 'failed', reason: err instanceof SessionOpenError ? err.failure : 'error', message: err instanceof DomainError ? err.message : 'the session could not be opened' });
+        ws.close(1000, 'failed');
+        return;
+      }
+    }
+    if (!s) {
+      sendJson(ws, { type: 'ended', state: 'ended', reason: 'not_live', message: 'the session is not live' });
+      ws.close(1000, 'not live');
+      return;
+    }
+    const live = s;
+    const view = live.view();
+    if (!(await mayOversee(deps.db, who, view.assetId))) {
+      const message = await oversightRefusal(deps.db);
+      await audit(deps.db, actor, { action: 'session.watch', target: { type: 'session', id, name: id.slice(0, 8) }, result: 'failure', details: { user: view.username, asset: view.assetName, reason: message } });
+      sendJson(ws, { type: 'ended', state: 'failed', reason: 'forbidden', message });
+      ws.close(1000, 'forbidden');
+      return;
+    }
+    const moderator = view.moderated && view.userId !== who.id;
+    await audit(deps.db, actor, { action: 'session.watch', target: { type: 'session', id, name: id.slice(0, 8) }, details: { user: view.username, asset: view.assetName, ...(moderator ? { moderator: true } : {}) } });
+    if (ws.readyState !== ws.OPEN) return;
+    sendJson(ws, { type: 'opened', session: live.view(), ...(moderator ? { moderator: true } : {}) });
+    const detach = live.attach(wsParticipant(ws, () => live, 'watcher', who.username, who.id, view.kind === 'display', moderator));
+    ws.on('message', () => {}); // watchers are read-only
+    ws.on('close', detach);
+  };
+
+  /**
+   * A session held by another node (several nodes on one database): the watcher is proxied to
+   * it with a one-time ticket (broker/nodes.ts); that node checks and audits the watcher like its own.
+   */
+  const watchElsewhere = async (ws: WebSocket, id: string, who: GateActor, node: string): Promise<void> => {
+    const fail = (reason: string, message: string) => {
+      sendJson(ws, { type: 'ended', state: 'failed', reason, message });
+      ws.close(1000, reason);
+    };
+    const addr = await nodeAddress(deps.db, node);
+    if (!addr) return fail('node_unreachable', `the session runs on gateway node ${node}, which has not been seen for over a minute`);
+    let upstream: WebSocket;
+    try {
+      const token = await issueTicket(deps.db, { node, sessionId: id, userId: who.id, sourceIp: who.ip });
+      upstream = connectNode(addr, `/api/v1/internal/sessions/${encodeURIComponent(id)}/watch`, token);
+    } catch (err) {
+      return fail('node_unreachable', `the gateway node holding the session (${node}) cannot be reached: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    let opened = false;
+    upstream.on('open', () => (opened = true));
+    upstream.on('message', (data: Buffer, binary: boolean) => {
+      if (ws.readyState !== ws.OPEN) return;
+      // The same limit as for a watcher on the holding node: a stuck browser is let go.
+      if (ws.bufferedAmount > WATCHER_LIMIT) {
+        ws.close(1013, 'watcher too slow');
+        upstream.close();
+        return;
+      }
+      ws.send(data, { binary });
+    });
+    upstream.on('error', (err) => {
+      if (!opened) fail('node_unreachable', `the gateway node holding the session (${node}) cannot be reached: ${err.message}`);
+    });
+    upstream.on('close', () => {
+      if (ws.readyState === ws.OPEN) ws.close(1000, 'ended');
+    });
+    ws.on('message', () => {}); // watchers are read-only
+    ws.on('close', () => upstream.close());
+  };
+
   wsRoute(app, deps, rules, {
     url: '/api/v1/sessions/:id/watch',
     access: STAFF,
     summary: 'Watch a live session read-only (over the shoulder): the current screen, then the live stream',
     handler: async (ws, req) => {
       const id = (req.params as { id?: string }).id ?? '';
-      const me = req.auth!.session.user;
-      let s = broker.get(id);
-      if (!s && broker.gates.get(id)?.waitingFor === 'moderator') {
-        // Watch required: joining as moderator lets the waiting session open.
-        sendJson(ws, { type: 'state', state: 'pending', message: 'opening the session you moderate' });
-        try {
-          s = await broker.moderate(id, gateActor(req));
-        } catch (err) {
-          sendJson(ws, { type: 'ended', state: 'failed', reason: err instanceof SessionOpenError ? err.failure : 'error', message: err instanceof DomainError ? err.message : 'the session could not be opened' });
-          ws.close(1000, 'failed');
-          return;
-        }
-      }
-      if (!s) {
-        const elsewhere = await broker.heldElsewhere(id);
-        const message = elsewhere ? `the session runs on another gateway node (${elsewhere}): watching works only on the node holding it` : 'the session is not live';
-        sendJson(ws, { type: 'ended', state: 'ended', reason: elsewhere ? 'other_node' : 'not_live', message });
-        ws.close(1000, 'not live');
-        return;
-      }
-      const live = s;
-      const view = live.view();
-      if (!(await mayOversee(deps.db, me, view.assetId))) {
-        const message = await oversightRefusal(deps.db);
-        await audit(deps.db, actorOf(req), { action: 'session.watch', target: { type: 'session', id, name: id.slice(0, 8) }, result: 'failure', details: { user: view.username, asset: view.assetName, reason: message } });
-        sendJson(ws, { type: 'ended', state: 'failed', reason: 'forbidden', message });
-        ws.close(1000, 'forbidden');
-        return;
-      }
-      const moderator = view.moderated && view.userId !== me.id;
-      await audit(deps.db, actorOf(req), { action: 'session.watch', target: { type: 'session', id, name: id.slice(0, 8) }, details: { user: view.username, asset: view.assetName, ...(moderator ? { moderator: true } : {}) } });
-      if (ws.readyState !== ws.OPEN) return;
-      sendJson(ws, { type: 'opened', session: live.view(), ...(moderator ? { moderator: true } : {}) });
-      const detach = live.attach(wsParticipant(ws, () => live, 'watcher', me.username, me.id, view.kind === 'display', moderator));
-      ws.on('message', () => {}); // watchers are read-only
-      ws.on('close', detach);
+      const who = gateActor(req);
+      const node = broker.get(id) || broker.gates.get(id) ? undefined : await broker.heldElsewhere(id);
+      await (node ? watchElsewhere(ws, id, who, node) : watchHere(ws, id, who));
     },
   });
+
+  // The other end of watchElsewhere(): the holding node, for a watcher with a ticket.
+  rules.push({ method: 'GET', url: '/api/v1/internal/sessions/:id/watch', access: 'public', summary: 'Node to node: a watcher proxied from another gateway node (one-time ticket header) (WebSocket)', allowDuringPasswordChange: true, stages: [] });
+  app.get('/api/v1/internal/sessions/:id/watch', {
+    websocket: true,
+    schema: { hide: true },
+    onRequest: async (req, reply) => {
+      const problem = (status: number, kind: 'validation' | 'unauthorized', detail: string) => reply.code(status).type('application/problem+json').send(problemFromDomain(new DomainError(kind, detail), req.url.split('?')[0]));
+      if (req.headers.upgrade?.toLowerCase() !== 'websocket') return problem(400, 'validation', 'this endpoint speaks WebSocket only');
+      const token = req.headers[NODE_TICKET_HEADER];
+      const id = (req.params as { id?: string }).id ?? '';
+      const ticket = typeof token === 'string' ? await redeemTicket(deps.db, broker.node, token, id) : undefined;
+      if (!ticket) return problem(401, 'unauthorized', 'a valid node ticket is required');
+      (req as { nodeWatcher?: typeof ticket }).nodeWatcher = ticket;
+    },
+  }, (async (ws: WebSocket, req: import('fastify').FastifyRequest) => {
+    const id = (req.params as { id?: string }).id ?? '';
+    const t = (req as { nodeWatcher?: { userId: string; sourceIp: string | null } }).nodeWatcher!;
+    const user = await deps.db.selectFrom('users').select(['id', 'username', 'role', 'status']).where('id', '=', t.userId).executeTakeFirst();
+    if (!user || user.status !== 'active' || (user.role !== 'Administrator' && user.role !== 'Operator')) {
+      sendJson(ws, { type: 'ended', state: 'failed', reason: 'forbidden', message: 'the watcher may no longer watch sessions' });
+      ws.close(1000, 'forbidden');
+      return;
+    }
+    await watchHere(ws, id, { id: user.id, username: user.username, role: user.role, ip: t.sourceIp });
+  }) as never);
 }
