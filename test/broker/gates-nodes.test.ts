@@ -141,7 +141,10 @@ describe('two gateway nodes on one PostgreSQL database: live approval, and endin
   it('an administrator on node B watches a session held by node A, and its red button ends it within a second', async () => {
     const { s, events } = await liveOnA();
     assert.equal((await rowOf(s.id)).node, a.gw.broker.node);
-    // An administrator on node B watches it: proxied to node A with a one-time ticket.
+    // Node B lists it as one to watch...
+    const listed = ((await onB.admin!.get('/api/v1/sessions?state=live')).json.items as { id: string; mayWatch?: boolean }[]).find((x) => x.id === s.id);
+    assert.equal(listed?.mayWatch, true);
+    // ...and an administrator on node B watches it: proxied to node A with a one-time ticket.
     const login = await fetch(`${b.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: a.admin.username, password: a.admin.password }) });
     const ws = new WebSocket(`${b.url.replace(/^http/, 'ws')}/api/v1/sessions/${s.id}/watch`, { headers: { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: b.url } });
     const seen: string[] = [];

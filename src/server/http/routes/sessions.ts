@@ -102,7 +102,8 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
         const out = [];
         for (const s of items) {
           const live = broker.get(s.id);
-          out.push({ ...s, watchers: live?.view().watchers ?? [], ...(live && mayWatch ? { mayWatch: await mayWatch(s.asset.id) } : {}) });
+          // Active on another node too: watching is proxied there.
+          out.push({ ...s, watchers: live?.view().watchers ?? [], ...((live || s.state === 'active') && mayWatch ? { mayWatch: await mayWatch(s.asset.id) } : {}) });
         }
         return { items: out, nextCursor: res.nextCursor };
       }, { name: 'sessions', row: sessionCsvRow });
