@@ -29,7 +29,7 @@ describe('authentication and the public surface', () => {
     assert.deepEqual(JSON.parse(r.body), { status: 'ok', database: 'sqlite', version: '0.1.0' });
   });
 
-  it('answers every API route with 401 problem+json without a session, except login, session, the login message and the signed ITSM webhook', async () => {
+  it('answers every API route with 401 problem+json without a session, except login, session, the login message, the signed ITSM webhook and the ticketed node-to-node watch', async () => {
     const c = t.client();
     for (const rule of t.gw.rules) {
       const url = rule.url.replaceAll(':id', crypto.randomUUID()).replaceAll(':userId', crypto.randomUUID());
@@ -39,7 +39,14 @@ describe('authentication and the public surface', () => {
       assert.equal(r.headers['content-type'], 'application/problem+json; charset=utf-8');
       assert.equal(r.json.status, 401);
     }
-    assert.deepEqual(t.gw.rules.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`).sort(), ['GET /api/v1/auth/login-message', 'GET /api/v1/auth/session', 'POST /api/v1/auth/login', 'POST /api/v1/requests/itsm/webhook']);
+    assert.deepEqual(t.gw.rules.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`).sort(), ['GET /api/v1/auth/login-message', 'GET /api/v1/auth/session', 'GET /api/v1/internal/sessions/:id/watch', 'POST /api/v1/auth/login', 'POST /api/v1/requests/itsm/webhook']);
+    // The node-to-node watch has no session: a one-time node ticket is its authentication (docs/sessions.md).
+    const ws = { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+    for (const extra of [{}, { 'x-portcullis-node-ticket': 'A'.repeat(43) }] as Record<string, string>[]) {
+      const node = await c.request('GET', `/api/v1/internal/sessions/${crypto.randomUUID()}/watch`, undefined, { ...ws, ...extra });
+      assert.equal(node.status, 401, node.text);
+      assert.match(node.json.detail, /node ticket/);
+    }
     // The ITSM webhook has no session: its HMAC signature is the authentication (docs/requests.md).
     const hook = await c.request('POST', '/api/v1/requests/itsm/webhook', { ticket: 'CHG-1', state: 'approved' });
     assert.equal(hook.status, 401, hook.text);
