@@ -83,6 +83,8 @@ describe('two gateway nodes on one PostgreSQL database: live approval, and endin
     assert.equal((await admin.post(`/api/v1/assets/${ids.mod}/accounts`, { name: 'default', username: ssh.username, kind: 'password', password: ssh.password })).status, 201);
     await admin.post('/api/v1/grants', { subjectType: 'user', subjectId: ids.eng, targetType: 'asset', target: ids.mod });
     assert.equal((await admin.post('/api/v1/policy/rules', { name: 'PLC-NODES-MOD: moderated', subjects: { everyone: true }, targets: { assets: [ids.mod] }, watchRequired: true })).status, 201);
+    onB.eng = b.client();
+    assert.equal((await onB.eng.login('eng.nodes', PW)).status, 200);
     onB.admin = b.client();
     assert.equal((await onB.admin.login(a.admin.username, a.admin.password)).status, 200);
     const rule = await admin.post('/api/v1/policy/rules', { name: 'PLC-NODES: dual live approval', subjects: { everyone: true }, targets: { assets: [ids.asset] }, sessionApproval: { required: 2, groupId: ids.leads } });
@@ -207,6 +209,11 @@ describe('two gateway nodes on one PostgreSQL database: live approval, and endin
     const opening = a.gw.broker.open({ userId: ids.eng!, assetId: ids.mod!, protocol: 'ssh', port: sshPort, sourceIp: '127.0.0.1', via: 'browser', size: { cols: 100, rows: 30 }, onWait: (w) => waited.push(w.sessionId) });
     await waitFor(() => waited.length === 1, 'the session waits for a moderator');
     const id = waited[0]!;
+    // Node B's Dashboard lists it for moderators.
+    let listed: { sessionId: string; waitingFor: string }[] = [];
+    await waitFor(async () => (listed = (await onB.admin!.get('/api/v1/sessions/waiting')).json.items).some((w: { sessionId: string }) => w.sessionId === id), 'node B lists the waiting session');
+    assert.equal(listed.find((w) => w.sessionId === id)!.waitingFor, 'moderator');
+    assert.deepEqual(((await onB.eng!.get('/api/v1/sessions/waiting')).json.items as unknown[]), [], 'not to its own user');
     const login = await fetch(`${b.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: a.admin.username, password: a.admin.password }) });
     const ws = new WebSocket(`${b.url.replace(/^http/, 'ws')}/api/v1/sessions/${id}/watch`, { headers: { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: b.url } });
     const said: { type: string; [k: string]: unknown }[] = [];
@@ -214,6 +221,7 @@ describe('two gateway nodes on one PostgreSQL database: live approval, and endin
     const s = await within(opening, 10_000, 'node A opens the session its moderator on node B joined');
     assert.equal(s.id, id);
     await waitFor(() => said.some((e) => e.type === 'opened' && e.moderator === true), `the moderator on node B gets it; got ${JSON.stringify(said)}`);
+    assert.equal(((await onB.admin!.get('/api/v1/sessions/waiting')).json.items as { sessionId: string }[]).filter((w) => w.sessionId === id).length, 0, 'no longer waiting');
     assert.equal(s.view().paused, false);
     // The moderator leaves: the session pauses on node A.
     ws.close();

@@ -26,8 +26,9 @@ import type { Clock } from './clock.js';
  * session's row (`gate`, a StoredGate), so any node lists it and records decisions; the node that
  * holds the session reads the decisions from session_approvals (at once for its own, within
  * POLL_MS for another node's) and lets the session through or fails it. Approvals are counted
- * from session_approvals, distinct approvers only. Moderator gates stay with the node holding the
- * session: the moderator watches its live stream.
+ * from session_approvals, distinct approvers only. A moderator gate is kept in the row too, so
+ * every node lists it; the moderator's watch is proxied to the node holding the session, which
+ * lets it in (broker/nodes.ts).
  */
 export type GateKind = 'approval' | 'moderator';
 
@@ -95,9 +96,10 @@ interface Decisions {
   rejection: { name: string; id: string | null; comment: string | null } | null;
 }
 
-/** A live-approval gate as kept in remote_sessions.gate. */
+/** A gate as kept in remote_sessions.gate (waiting_for says which kind). */
 interface StoredGate {
   subject: GateSubject;
+  /** Approvals needed (0 for a moderator gate). */
   count: number;
   group: { id: string; name: string } | null;
   since: string;
@@ -173,9 +175,9 @@ export class SessionGates {
     });
     // Registered first: whoever hears of the wait (the user, an approver's API client) can act on it.
     onWaiting?.();
-    const stored: StoredGate | null = spec.kind === 'approval' ? { subject, count: spec.count, group: spec.group ?? null, since, until: new Date(clock.now() + this.o.waitMs).toISOString() } : null;
-    await db.updateTable('remote_sessions').set({ waiting_for: spec.kind, gate: stored ? JSON.stringify(stored) : null }).where('id', '=', id).execute();
-    if (stored) this.startPolling();
+    const stored: StoredGate = { subject, count: spec.kind === 'approval' ? spec.count : 0, group: spec.kind === 'approval' ? (spec.group ?? null) : null, since, until: new Date(clock.now() + this.o.waitMs).toISOString() };
+    await db.updateTable('remote_sessions').set({ waiting_for: spec.kind, gate: JSON.stringify(stored) }).where('id', '=', id).execute();
+    if (spec.kind === 'approval') this.startPolling();
     const onAbort = () => this.settle(id, new GateFailed('cancelled', 'the user left while the session waited'));
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -245,7 +247,7 @@ export class SessionGates {
 
   /** Live-approval gates held by other nodes (or this one), from the database; expired ones left out. */
   private async remoteEntries(id?: string): Promise<Entry[]> {
-    let q = this.o.db.selectFrom('remote_sessions').select(['id', 'gate']).where('state', '=', 'pending').where('waiting_for', '=', 'approval').where('gate', 'is not', null);
+    let q = this.o.db.selectFrom('remote_sessions').select(['id', 'gate', 'waiting_for']).where('state', '=', 'pending').where('waiting_for', 'in', ['approval', 'moderator']).where('gate', 'is not', null);
     if (id) q = q.where('id', '=', id);
     const now = this.o.clock.now();
     const rows = await q.execute();
@@ -261,10 +263,11 @@ export class SessionGates {
       if (Date.parse(g.until) <= now) continue;
       const d = decided.get(row.id)!;
       const { siteTimezone: _tz, ...who } = g.subject;
+      const moderator = row.waiting_for === 'moderator';
       out.push({
-        view: { ...who, waitingFor: 'approval', since: g.since, approvals: { needed: g.count, group: g.group, by: d.approvers.map((a) => ({ name: a.name, at: a.at })) } },
+        view: moderator ? { ...who, waitingFor: 'moderator', since: g.since } : { ...who, waitingFor: 'approval', since: g.since, approvals: { needed: g.count, group: g.group, by: d.approvers.map((a) => ({ name: a.name, at: a.at })) } },
         subject: g.subject,
-        spec: { kind: 'approval', count: g.count, ...(g.group ? { group: g.group } : {}) },
+        spec: moderator ? { kind: 'moderator' } : { kind: 'approval', count: g.count, ...(g.group ? { group: g.group } : {}) },
         resolve: () => {},
         reject: () => {},
         cancelTimer: () => {},
