@@ -226,6 +226,8 @@ describe('two gateway nodes on one PostgreSQL database: live approval, and endin
     // The moderator leaves: the session pauses on node A.
     ws.close();
     await waitFor(() => s.view().paused, 'node A pauses the session without its moderator');
+    // Node B's Dashboard lists it as paused, for a moderator to rejoin.
+    await waitFor(async () => ((await onB.admin!.get('/api/v1/sessions/waiting')).json.items as { sessionId: string; paused: boolean }[]).some((w) => w.sessionId === id && w.paused), 'node B lists the paused session');
     await s.close('done');
   });
 

@@ -265,11 +265,22 @@ export class Broker {
     const gated = (await this.gates.listFor(who)).map((w) => ({ ...w, paused: false, approvedByMe: w.approvals?.by.some((b) => b.name === who.username) ?? false }));
     if (!MODERATOR_ROLES.has(who.role)) return gated;
     const views = [...this.live.values()].map((s) => s.view()).filter((v) => v.paused && v.userId !== who.id);
+    const here = views.map((v) => ({ id: v.id, userId: v.userId, username: v.username, assetId: v.assetId, assetName: v.assetName, protocol: v.protocol, port: v.port, since: v.pausedSince ?? v.startedAt ?? '' }));
+    // Paused on other nodes (their rows say so).
+    const rows = await this.o.db
+      .selectFrom('remote_sessions')
+      .select(['id', 'user_id', 'username', 'asset_id', 'asset_name', 'protocol', 'port', 'paused_since'])
+      .where('state', '=', 'active')
+      .where('paused_since', 'is not', null)
+      .where('node', '!=', this.node)
+      .where('user_id', '!=', who.id)
+      .execute();
+    const there = rows.map((r) => ({ id: r.id, userId: r.user_id, username: r.username, assetId: r.asset_id, assetName: r.asset_name, protocol: r.protocol, port: r.port, since: r.paused_since ?? '' }));
     const may = await overseerCheck(this.o.db, who);
-    const mine = [];
-    for (const v of views) if (await may(v.assetId)) mine.push(v);
-    const paused = mine
-      .map((v) => ({ sessionId: v.id, waitingFor: 'moderator' as const, paused: true, approvedByMe: false, userId: v.userId, username: v.username, assetId: v.assetId, assetName: v.assetName, protocol: v.protocol, port: v.port, sourceIp: null, since: v.pausedSince ?? v.startedAt ?? '' }));
+    const paused = [];
+    for (const v of [...here, ...there]) {
+      if (await may(v.assetId)) paused.push({ sessionId: v.id, waitingFor: 'moderator' as const, paused: true, approvedByMe: false, userId: v.userId, username: v.username, assetId: v.assetId, assetName: v.assetName, protocol: v.protocol, port: v.port, sourceIp: null, since: v.since });
+    }
     return [...gated, ...paused];
   }
 
@@ -328,7 +339,7 @@ export class Broker {
       account_id: account.id, protocol: req.protocol, port: req.port, via: req.via, command: req.command ?? null, source_ip: req.sourceIp,
       state: 'pending', end_reason: null, end_message: null, terminated_by: null, node: this.node, created_at: nowIso(), started_at: null, ended_at: null,
       bytes_in: 0, bytes_out: 0, recording_path: null, recording_sha256: null, typed_text: null, shown_text: null,
-      waiting_for: null, gate: null, moderated: c.watchRequired ? 1 : 0, break_glass_reason: breakGlass, review_state: breakGlass ? 'pending' : null, reviewed_by: null, reviewed_at: null, review_note: null,
+      waiting_for: null, gate: null, paused_since: null, moderated: c.watchRequired ? 1 : 0, break_glass_reason: breakGlass, review_state: breakGlass ? 'pending' : null, reviewed_by: null, reviewed_at: null, review_note: null,
       access_request_id: decision.approvedRequestId ?? null,
     };
     await inTx(db, async (tx) => {
@@ -377,7 +388,10 @@ export class Broker {
     this.unsettled.add(session);
     void session.done.finally(() => this.unsettled.delete(session));
     this.siteOf.set(p.id, p.site.id);
-    await this.o.db.updateTable('remote_sessions').set({ state: 'active', started_at: session.startedAt, recording_path: recordingPath }).where('id', '=', p.id).execute();
+    // Paused (moderated, no moderator) or not: in the row too, for the other nodes' Dashboards.
+    session.onPauseChange = (since) =>
+      void this.o.db.updateTable('remote_sessions').set({ paused_since: since }).where('id', '=', p.id).execute().catch((err: unknown) => this.o.logger.error({ err, session: p.id }, 'could not record the pause'));
+    await this.o.db.updateTable('remote_sessions').set({ state: 'active', started_at: session.startedAt, recording_path: recordingPath, paused_since: session.view().pausedSince }).where('id', '=', p.id).execute();
     this.inbox.start();
   }
 

@@ -75,6 +75,8 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
   private cancelOwnerWait: (() => void) | undefined;
   /** Moderated sessions: paused while no moderator watches (see pauseChanged). */
   private wasPaused: boolean;
+  /** Told when the session pauses (the time) or resumes (null): the broker keeps it in the row. */
+  onPauseChange: ((pausedSince: string | null) => void) | undefined;
   private pausedAt: string | null = null;
   private cancelAbsent: (() => void) | undefined;
 
@@ -150,6 +152,7 @@ export abstract class SessionCore extends EventEmitter implements LiveSession {
     if (paused === this.wasPaused || this.state !== 'active') return;
     this.wasPaused = paused;
     this.pausedAt = paused ? new Date(this.clock.now()).toISOString() : null;
+    this.onPauseChange?.(this.pausedAt);
     const message = paused
       ? `paused: the moderator ${who} left. The session continues when a moderator watches again`
       : `moderator ${who} is watching: the session ${this.flowing ? 'continues' : 'starts'}`;

@@ -14,6 +14,7 @@ import * as m0011 from './migrations/0011_audit_checkpoints.js';
 import * as m0012 from './migrations/0012_gate_across_nodes.js';
 import * as m0013 from './migrations/0013_session_commands.js';
 import * as m0014 from './migrations/0014_node_links.js';
+import * as m0015 from './migrations/0015_session_paused.js';
 
 /** The one migration set, in order. Add new files here; never edit a released migration. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012_gate_across_nodes': m0012,
   '0013_session_commands': m0013,
   '0014_node_links': m0014,
+  '0015_session_paused': m0015,
 };
 
 /** Name of the newest migration (what a fully migrated database is at). */

@@ -336,8 +336,10 @@ export interface RemoteSessionsTable {
   shown_text: string | null;
   /** While pending at a gate: 'approval' (live approval) or 'moderator' (watch required). */
   waiting_for: 'approval' | 'moderator' | null;
-  /** A live-approval gate as JSON (broker/gates.ts StoredGate), while the session waits at it. */
+  /** The gate as JSON (broker/gates.ts StoredGate), while the session waits at it. */
   gate: string | null;
+  /** A moderated live session without a moderator: paused since (null while it runs). */
+  paused_since: string | null;
   /** The session ran only while a moderator watched. */
   moderated: Bool;
   /** Opened by break-glass: the user's written reason. */
