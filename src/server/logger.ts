@@ -13,6 +13,7 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers.authorization',
   'req.headers["x-csrf-token"]',
+  'req.headers["x-portcullis-node-ticket"]',
   'res.headers["set-cookie"]',
 ];
 
