@@ -87,6 +87,11 @@ function nodeRunsHere(node: string): boolean {
   }
 }
 
+/** The red button's end of a session (or of nothing, when it has ended already). */
+async function endTerminated(s: SessionCore | undefined, by: string, reason: string): Promise<void> {
+  await s?.end({ state: 'terminated', reason: 'terminated', message: `terminated by ${by}: ${reason}`, terminatedBy: by });
+}
+
 /** How long the red button waits for another node to end a session it holds. */
 const REMOTE_END_WAIT_MS = 5000;
 
@@ -153,7 +158,7 @@ export class Broker {
   private async carryOut(c: SessionCommand): Promise<void> {
     switch (c.kind) {
       case 'terminate':
-        await this.live.get(c.sessionId)?.end({ state: 'terminated', reason: 'terminated', message: `terminated by ${c.by}: ${c.reason}`, terminatedBy: c.by });
+        await endTerminated(this.live.get(c.sessionId), c.by, c.reason);
         return;
       case 'warn':
         this.live.get(c.sessionId)?.warn(c.message, c.msLeft);
@@ -554,10 +559,7 @@ export class Broker {
 
   /** refreshLimits() for the sessions held by this node. */
   private async refreshLocal(userId: string, assetIds: string[]): Promise<void> {
-    const mine = [...this.live.values()].filter((s) => {
-      const v = s.view();
-      return v.userId === userId && assetIds.includes(v.assetId) && s.state === 'active' && this.preparedOf.has(s.id);
-    });
+    const mine = this.localOf(userId, assetIds).filter((s) => this.preparedOf.has(s.id));
     if (!mine.length) return;
     const user = await this.o.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
     if (!user) return;
@@ -581,7 +583,7 @@ export class Broker {
   async terminate(id: string, by: Actor, reason: string): Promise<void> {
     const s = this.live.get(id);
     if (s) {
-      await s.end({ state: 'terminated', reason: 'terminated', message: `terminated by ${by.name}: ${reason}`, terminatedBy: by.name });
+      await endTerminated(s, by.name, reason);
       return;
     }
     const { db } = this.o;
@@ -599,36 +601,34 @@ export class Broker {
   }
 
   /** Ends every live session of a user (account locked, disabled, deleted), on every node. */
-  async terminateUser(userId: string, by: Actor, reason: string): Promise<number> {
-    const remote = await this.remoteLive(userId);
-    for (const r of remote) await sendCommand(this.o.db, r.node, { kind: 'terminate', sessionId: r.id, by: by.name, reason });
-    const mine = [...this.live.values()].filter((s) => s.view().userId === userId);
-    await Promise.all(mine.map((s) => s.end({ state: 'terminated', reason: 'terminated', message: `terminated by ${by.name}: ${reason}`, terminatedBy: by.name })));
-    return mine.length + remote.length;
+  terminateUser(userId: string, by: Actor, reason: string): Promise<number> {
+    return this.terminateOn(userId, undefined, by, reason);
   }
 
   /**
-   * Ends the active sessions of a user on these assets (an access request revoked or cancelled),
-   * on every node; returns how many.
+   * Ends the active sessions of a user, on these assets (an access request revoked or cancelled)
+   * or on all, on every node; returns how many.
    */
-  async terminateOn(userId: string, assetIds: string[], by: Actor, reason: string): Promise<number> {
+  async terminateOn(userId: string, assetIds: string[] | undefined, by: Actor, reason: string): Promise<number> {
     const remote = await this.remoteLive(userId, assetIds);
     for (const r of remote) await sendCommand(this.o.db, r.node, { kind: 'terminate', sessionId: r.id, by: by.name, reason });
-    const mine = [...this.live.values()].filter((s) => {
-      const v = s.view();
-      return v.userId === userId && assetIds.includes(v.assetId) && s.state === 'active';
-    });
-    await Promise.all(mine.map((s) => s.end({ state: 'terminated', reason: 'terminated', message: `terminated by ${by.name}: ${reason}`, terminatedBy: by.name }).catch((err: unknown) => this.o.logger.error({ err, session: s.id }, 'could not end a session'))));
+    const mine = this.localOf(userId, assetIds);
+    await Promise.all(mine.map((s) => endTerminated(s, by.name, reason).catch((err: unknown) => this.o.logger.error({ err, session: s.id }, 'could not end a session'))));
     return mine.length + remote.length;
   }
 
   /** Warns the active sessions of a user on these assets (the end of an access window), on every node. */
   async warnOn(userId: string, assetIds: string[], message: string, msLeft: number): Promise<void> {
     for (const r of await this.remoteLive(userId, assetIds)) await sendCommand(this.o.db, r.node, { kind: 'warn', sessionId: r.id, message, msLeft });
-    for (const s of this.live.values()) {
+    for (const s of this.localOf(userId, assetIds)) s.warn(message, msLeft);
+  }
+
+  /** The active sessions of a user held here, on these assets or on all. */
+  private localOf(userId: string, assetIds?: string[]): SessionCore[] {
+    return [...this.live.values()].filter((s) => {
       const v = s.view();
-      if (v.userId === userId && assetIds.includes(v.assetId) && s.state === 'active') s.warn(message, msLeft);
-    }
+      return v.userId === userId && (!assetIds || assetIds.includes(v.assetId)) && s.state === 'active';
+    });
   }
 
   /**

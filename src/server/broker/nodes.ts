@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Db } from '../db/index.js';
 import { nowIso } from '../util.js';
+import { type GateActor, MODERATOR_ROLES } from './gates.js';
 
 /**
  * Gateway nodes on one database finding each other. A live session's stream is in the memory of
@@ -81,6 +82,18 @@ export async function redeemTicket(db: Db, node: string, token: string, sessionI
   if (Number(gone.numDeletedRows) !== 1) return undefined; // redeemed meanwhile
   if (row.node !== node || row.session_id !== sessionId || Date.parse(row.expires_at) < Date.now()) return undefined;
   return { userId: row.user_id, sourceIp: row.source_ip };
+}
+
+/**
+ * The watcher a ticket stands for, when it may still watch sessions (an active Administrator or
+ * Operator); undefined for a bad, used or expired ticket and for anyone else. The ticket is spent.
+ */
+export async function ticketWatcher(db: Db, node: string, token: string, sessionId: string): Promise<GateActor | undefined> {
+  const t = await redeemTicket(db, node, token, sessionId);
+  if (!t) return undefined;
+  const user = await db.selectFrom('users').select(['id', 'username', 'role', 'status']).where('id', '=', t.userId).executeTakeFirst();
+  if (!user || user.status !== 'active' || !MODERATOR_ROLES.has(user.role)) return undefined;
+  return { id: user.id, username: user.username, role: user.role, ip: t.sourceIp };
 }
 
 /**

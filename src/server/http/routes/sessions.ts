@@ -20,7 +20,7 @@ import { answerList } from '../list.js';
 import { type RouteDeps, type RouteRule, type Router, idParams } from '../route.js';
 import { wsRoute } from '../ws.js';
 import { problemFromDomain } from '../problem.js';
-import { connectNode, issueTicket, NODE_TICKET_HEADER, nodeAddress, redeemTicket } from '../../broker/nodes.js';
+import { connectNode, issueTicket, NODE_TICKET_HEADER, nodeAddress, ticketWatcher } from '../../broker/nodes.js';
 
 const ADMIN = ['Administrator'] as const;
 const STAFF = ['Administrator', 'Operator'] as const;
@@ -430,19 +430,11 @@ export function sessionRoutes(r: Router, app: FastifyInstance, deps: RouteDeps, 
       if (req.headers.upgrade?.toLowerCase() !== 'websocket') return problem(400, 'validation', 'this endpoint speaks WebSocket only');
       const token = req.headers[NODE_TICKET_HEADER];
       const id = (req.params as { id?: string }).id ?? '';
-      const ticket = typeof token === 'string' ? await redeemTicket(deps.db, broker.node, token, id) : undefined;
-      if (!ticket) return problem(401, 'unauthorized', 'a valid node ticket is required');
-      (req as { nodeWatcher?: typeof ticket }).nodeWatcher = ticket;
+      const watcher = typeof token === 'string' ? await ticketWatcher(deps.db, broker.node, token, id) : undefined;
+      if (!watcher) return problem(401, 'unauthorized', 'a valid node ticket is required (for an active Administrator or Operator)');
+      (req as { nodeWatcher?: GateActor }).nodeWatcher = watcher;
     },
   }, (async (ws: WebSocket, req: import('fastify').FastifyRequest) => {
-    const id = (req.params as { id?: string }).id ?? '';
-    const t = (req as { nodeWatcher?: { userId: string; sourceIp: string | null } }).nodeWatcher!;
-    const user = await deps.db.selectFrom('users').select(['id', 'username', 'role', 'status']).where('id', '=', t.userId).executeTakeFirst();
-    if (!user || user.status !== 'active' || (user.role !== 'Administrator' && user.role !== 'Operator')) {
-      sendJson(ws, { type: 'ended', state: 'failed', reason: 'forbidden', message: 'the watcher may no longer watch sessions' });
-      ws.close(1000, 'forbidden');
-      return;
-    }
-    await watchHere(ws, id, { id: user.id, username: user.username, role: user.role, ip: t.sourceIp });
+    await watchHere(ws, (req.params as { id?: string }).id ?? '', (req as { nodeWatcher?: GateActor }).nodeWatcher!);
   }) as never);
 }

@@ -518,9 +518,10 @@ function startClient(a: {
   who: RunAs | undefined;
 }): Client {
   const { opts, security } = a;
-  const c: Client = { proc: undefined as unknown as Proc, facts: { state: 'INITIAL', errors: [], certRejected: false, wasUp: false }, tail: undefined as unknown as Tail, onProgress: () => {} };
-  c.tail = new Tail(40, (line) => {
-    absorbClientLine(line, c.facts);
+  const facts: ClientFacts = { state: 'INITIAL', errors: [], certRejected: false, wasUp: false };
+  // Lines arrive once the process runs, after `c` exists.
+  const tail = new Tail(40, (line) => {
+    absorbClientLine(line, facts);
     c.onProgress();
   });
   const args = [
@@ -540,15 +541,16 @@ function startClient(a: {
     '/log-level:WARN',
     '/log-filters:com.freerdp.core.connection:DEBUG',
   ];
-  c.proc = startProc(
+  const proc = startProc(
     'stdbuf',
     args,
     { HOME: a.home, DISPLAY: `:${a.display}`, XAUTHORITY: a.xauthority, LANG: 'C.UTF-8', XDG_CONFIG_HOME: path.join(a.home, '.config') },
     a.who,
     a.sessionDir,
-    c.tail,
+    tail,
     true,
   );
+  const c: Client = { proc, facts, tail, onProgress: () => {} };
   c.proc.child.stdin?.on('error', () => {}); // it may exit before reading
   c.proc.child.stdin?.end(`${a.password}\n`);
   return c;
